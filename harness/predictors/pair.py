@@ -1,0 +1,36 @@
+"""Sentence-pair classification (XNLI, PAWS-X): AutoModelForSequenceClassification, labels by name."""
+
+from __future__ import annotations
+
+import torch
+
+from harness.batching import run_sorted
+from harness.modeling import match_labels
+from harness.predictors import Predictor, register
+
+
+@register("pair_classification")
+class PairClassifier(Predictor):
+    def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
+        loaded = self.models.get(self.spec.type)
+        config = loaded.model.config
+        mapping = match_labels(dict(config.id2label), self.spec.labels, self.spec.label_aliases,
+                               self.options.label_map, task=self.spec.name, model=self.models.model_ref)
+        columns = torch.tensor(sorted(mapping))
+        names = [mapping[i] for i in sorted(mapping)]
+        tok = loaded.tokenizer
+        encodings = tok([e["text_a"] for e in examples], [e["text_b"] for e in examples], truncation=True,
+                        max_length=self.spec.max_length)
+
+        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            logits = loaded.model(**batch).logits.float()
+            return torch.softmax(logits[:, columns.to(logits.device)], dim=-1)
+
+        with self.progress(len(examples), desc) as bar:
+            probs = run_sorted(forward, dict(encodings), batch_size=self.options.batch_size,
+                               pad_id=tok.pad_token_id or 0, device=loaded.device, progress=bar)
+        records = []
+        for example, p in zip(examples, probs, strict=True):
+            records.append({"id": example["id"], "gold": example["label"], "pred": names[int(p.argmax())],
+                            "probs": [round(float(x), 5) for x in p]})
+        return records

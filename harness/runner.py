@@ -1,0 +1,197 @@
+"""Evaluate one submission: for each unit of work (task, language, split, condition), load examples,
+perturb them if the condition says so, predict, store the predictions, and rebuild results.json.
+
+Units already stored for the same fingerprint are skipped, so re-running a command recomputes nothing
+and a run killed mid-way resumes at the first unfinished unit. The model is loaded only when some unit
+actually needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.data import load_examples
+from harness.errors import XRobustError
+from harness.modeling import ModelCache, RuntimeOptions, is_local, weights_fingerprint
+from harness.predictors import get_predictor
+from harness.scoring import scores_from_store, task_averages
+from harness.signature import fingerprint, library_versions, signature
+from harness.store import RunStore, Unit
+from harness.taskspec import TaskSpec, known_language_codes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRequest:
+    """Everything ``xrobust run`` was asked to do."""
+
+    tasks: list[TaskSpec]
+    model: str
+    out: Path
+    name: str | None = None
+    langs: list[str] | None = None
+    data_dir: Path | None = None
+    split: str | None = None
+    limit: int | None = None
+    revision: str | None = None
+    suite: Any = None  # perturbations.Suite or None
+    overwrite: bool = False
+    options: RuntimeOptions = field(default_factory=RuntimeOptions)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _languages_for(spec: TaskSpec, requested: list[str] | None) -> list[str]:
+    if not requested:
+        return list(spec.languages)
+    return [lang for lang in requested if lang in spec.all_languages]
+
+
+def _check_languages(requested: list[str] | None, specs: list[TaskSpec]) -> None:
+    if not requested:
+        return
+    known = known_language_codes()
+    for lang in requested:
+        if known and lang not in known:
+            raise XRobustError(f"unknown language code {lang!r} (see tasks/languages.yaml)", field="--langs")
+    for lang in requested:
+        if not any(lang in s.all_languages for s in specs):
+            raise XRobustError(f"language {lang!r} is not covered by any requested task", field="--langs")
+
+
+def _conditions(request: RunRequest) -> list[Any]:
+    conditions: list[Any] = [None]  # None = clean
+    if request.suite is not None:
+        conditions.extend(request.suite.conditions)
+    return conditions
+
+
+class Runner:
+    """Runs a :class:`RunRequest` against a :class:`RunStore`."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.store = RunStore(request.out)
+        self.models = ModelCache(request.model, request.options, request.revision)
+        self._weights: str | None = None
+        self._predictors: dict[str, Any] = {}
+
+    @property
+    def weights(self) -> str:
+        if self._weights is None:
+            self._weights = weights_fingerprint(self.request.model)
+        return self._weights
+
+    def _signature(self) -> str:
+        req = self.request
+        conds = {c.name: c.signature() for c in _conditions(req) if c is not None}
+        return signature(model=req.model, revision=req.revision, weights=self.weights,
+                         tasks={s.name: s.config_hash() for s in req.tasks}, dtype=req.options.dtype,
+                         seed=req.options.seed, conditions={"clean": "", **conds})
+
+    def _submission(self) -> dict:
+        req = self.request
+        model_path = str(Path(req.model).resolve()) if is_local(req.model) else req.model
+        default_name = Path(req.model.rstrip("/")).name or req.model
+        return {"name": req.name or default_name, "model": req.model, "model_path": model_path,
+                "revision": req.revision, "weights_sha256": self.weights, "dtype": req.options.dtype,
+                "seed": req.options.seed, "harness_version": __version__, "libraries": library_versions(),
+                **req.metadata}
+
+    def _claim_run_dir(self) -> dict:
+        """Create run.json, or check that this run dir belongs to the same model."""
+        existing = self.store.read_run()
+        submission = self._submission()
+        if existing is not None:
+            old = existing.get("submission", {})
+            if old.get("weights_sha256") != submission["weights_sha256"] or old.get("model_path") != \
+                    submission["model_path"]:
+                raise XRobustError(
+                    f"run directory belongs to model {old.get('model')} ({old.get('weights_sha256')}); "
+                    "use another --out", file=self.store.run_file, field="submission.model")
+            submission["name"] = self.request.name or old.get("name", submission["name"])
+            submission["created"] = old.get("created")
+        submission.setdefault("created", None)
+        submission["created"] = submission["created"] or _dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds")
+        run = {"submission": submission, "signature": self._signature()}
+        self.store.write_run(run)
+        return run
+
+    def unit_fingerprint(self, spec: TaskSpec, unit: Unit, condition: Any) -> str:
+        req = self.request
+        return fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
+                           split=unit.split, condition=condition.signature() if condition else "clean",
+                           limit=req.limit, dtype=req.options.dtype, data=str(req.data_dir or "hub"))
+
+    def plan(self) -> list[tuple[TaskSpec, Unit, Any]]:
+        req = self.request
+        _check_languages(req.langs, req.tasks)
+        units = []
+        for spec in req.tasks:
+            split = req.split or spec.eval_split
+            for lang in _languages_for(spec, req.langs):
+                for condition in _conditions(req):
+                    if condition is not None and not condition.claims(lang):
+                        continue
+                    name = condition.name if condition is not None else "clean"
+                    units.append((spec, Unit(spec.name, lang, split, name), condition))
+        return units
+
+    def run(self) -> dict:
+        """Run every pending unit; returns the results dict that was written."""
+        run = self._claim_run_dir()
+        plan = self.plan()
+        done = 0
+        for spec, unit, condition in plan:
+            fp = self.unit_fingerprint(spec, unit, condition)
+            if self.request.overwrite:
+                self.store.remove_unit(unit)
+            elif self.store.is_complete(unit, fp):
+                done += 1
+                continue
+            self._run_unit(spec, unit, condition, fp)
+            self.write_results(run)
+        log.info("%d units, %d were already complete", len(plan), done)
+        return self.write_results(run)
+
+    def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Any, fp: str) -> None:
+        req = self.request
+        examples = load_examples(spec, unit.lang, unit.split, data_dir=req.data_dir, limit=req.limit)
+        extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
+                                 "task_type": spec.type, "task_config": spec.config_hash()}
+        if condition is not None:
+            from perturbations import perturb_examples
+
+            examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
+                                                lang=unit.lang, condition=condition)
+            extra["condition"] = condition.to_dict()
+            extra["change"] = change.to_dict()
+        predictor = self._predictors.get(spec.name)
+        if predictor is None:
+            predictor = self._predictors[spec.name] = get_predictor(spec, self.models, req.options)
+        records = predictor.predict(examples, desc=str(unit))
+        self.store.write_unit(unit, records, fp, extra)
+
+    def write_results(self, run: dict) -> dict:
+        scores = scores_from_store(self.store)
+        metas = {str(u): m for u, m in self.store.complete_units()}
+        ranked = {m["task"]: m.get("ranked_metric") for m in metas.values()}
+        results = {
+            "submission": run["submission"],
+            "signature": run["signature"],
+            "ranked_metrics": ranked,
+            "scores": scores,
+            "task_averages": task_averages(scores),
+            "units": [{k: m[k] for k in ("task", "lang", "split", "condition", "n", "fingerprint")}
+                      | ({"change": m["change"]} if "change" in m else {}) for m in metas.values()],
+        }
+        from harness.store import write_json
+
+        write_json(self.store.results_file, results)
+        return results

@@ -36,7 +36,7 @@ def _add_runtime(p: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.modeling import RuntimeOptions
-    from harness.runner import RunRequest, Runner
+    from harness.runner import Runner, RunRequest
     from harness.taskspec import resolve_task
 
     specs = [resolve_task(t) for t in _csv(args.tasks)]
@@ -172,11 +172,25 @@ def _extensions() -> list:
     return out
 
 
+def _quiet_libraries(verbose: bool, no_progress: bool) -> None:
+    """transformers/datasets chatter (load reports, weight-loading bars) only with --verbose."""
+    if verbose:
+        return
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _quiet_libraries(args.verbose, getattr(args, "no_progress", False))
     try:
         return args.func(args)
     except XRobustError as err:

@@ -134,7 +134,7 @@ def _first_line(err: BaseException) -> str:
 
 
 def match_labels(id2label: dict[int, str], task_labels: tuple[str, ...], aliases: dict[str, tuple[str, ...]],
-                 explicit: dict[str, str], *, task: str, model: str) -> dict[int, str]:
+                 explicit: dict[str, str], *, task: str, model: str, file: str | None = None) -> dict[int, str]:
     """Model output index → task label name, matched by name (case-insensitive), aliases, or ``explicit``.
 
     Every task label must be matched by exactly one model output; model outputs that match nothing are
@@ -157,5 +157,5 @@ def match_labels(id2label: dict[int, str], task_labels: tuple[str, ...], aliases
         model_labels = ", ".join(str(id2label[i]) for i in sorted(id2label))
         raise XRobustError(
             f"labels of model {model} ({model_labels}) do not match task {task} labels "
-            f"({', '.join(task_labels)}); pass --label-map MODEL_LABEL=TASK_LABEL,...", field="labels")
+            f"({', '.join(task_labels)}); pass --label-map MODEL_LABEL=TASK_LABEL,...", file=file, field="labels")
     return mapping

@@ -87,13 +87,6 @@ class Runner:
             self._weights = weights_fingerprint(self.request.model)
         return self._weights
 
-    def _signature(self) -> str:
-        req = self.request
-        conds = {c.name: c.signature() for c in _conditions(req) if c is not None}
-        return signature(model=req.model, revision=req.revision, weights=self.weights,
-                         tasks={s.name: s.config_hash() for s in req.tasks}, dtype=req.options.dtype,
-                         seed=req.options.seed, conditions={"clean": "", **conds})
-
     def _submission(self) -> dict:
         req = self.request
         model_path = str(Path(req.model).resolve()) if is_local(req.model) else req.model
@@ -119,7 +112,7 @@ class Runner:
         submission.setdefault("created", None)
         submission["created"] = submission["created"] or _dt.datetime.now(_dt.timezone.utc).isoformat(
             timespec="seconds")
-        run = {"submission": submission, "signature": self._signature()}
+        run = {"submission": submission, "signature": (existing or {}).get("signature", "")}
         self.store.write_run(run)
         return run
 
@@ -171,6 +164,7 @@ class Runner:
             examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
                                                 lang=unit.lang, condition=condition)
             extra["condition"] = condition.to_dict()
+            extra["condition_signature"] = condition.signature()
             extra["change"] = change.to_dict()
         predictor = self._predictors.get(spec.name)
         if predictor is None:
@@ -182,9 +176,16 @@ class Runner:
         scores = scores_from_store(self.store)
         metas = {str(u): m for u, m in self.store.complete_units()}
         ranked = {m["task"]: m.get("ranked_metric") for m in metas.values()}
+        sub = run["submission"]
+        tasks = {m["task"]: m.get("task_config", "") for m in metas.values()}
+        conds = {m["condition"]: (m.get("condition_signature") or "") for m in metas.values()}
+        sig = signature(model=sub["model"], revision=sub.get("revision"), weights=sub["weights_sha256"],
+                        tasks=tasks, dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None)
+        run["signature"] = sig
+        self.store.write_run(run)
         results = {
-            "submission": run["submission"],
-            "signature": run["signature"],
+            "submission": sub,
+            "signature": sig,
             "ranked_metrics": ranked,
             "scores": scores,
             "task_averages": task_averages(scores),

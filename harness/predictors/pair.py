@@ -15,7 +15,8 @@ class PairClassifier(Predictor):
         loaded = self.models.get(self.spec.type)
         config = loaded.model.config
         mapping = match_labels(dict(config.id2label), self.spec.labels, self.spec.label_aliases,
-                               self.options.label_map, task=self.spec.name, model=self.models.model_ref)
+                               self.options.label_map, task=self.spec.name, model=self.models.model_ref,
+                               file=self.spec.source_file)
         columns = torch.tensor(sorted(mapping))
         names = [mapping[i] for i in sorted(mapping)]
         tok = loaded.tokenizer

@@ -21,6 +21,7 @@ from harness.modeling import ModelCache, RuntimeOptions, is_local, weights_finge
 from harness.predictors import get_predictor
 from harness.scoring import scores_from_store, task_averages
 from harness.signature import fingerprint, library_versions, signature
+from harness.slices import example_attributes
 from harness.store import RunStore, Unit
 from harness.taskspec import TaskSpec, known_language_codes
 
@@ -156,8 +157,11 @@ class Runner:
     def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Any, fp: str) -> None:
         req = self.request
         examples = load_examples(spec, unit.lang, unit.split, data_dir=req.data_dir, limit=req.limit)
+        fields = spec.perturb_fields
+        attrs = example_attributes(examples, fields, unit.lang, self.models.tokenizer())
         extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
-                                 "task_type": spec.type, "task_config": spec.config_hash()}
+                                 "task_type": spec.type, "task_config": spec.config_hash(),
+                                 "text_fields": list(fields)}
         if condition is not None:
             from perturbations import perturb_examples
 
@@ -170,6 +174,9 @@ class Runner:
         if predictor is None:
             predictor = self._predictors[spec.name] = get_predictor(spec, self.models, req.options)
         records = predictor.predict(examples, desc=str(unit))
+        for record, example, attr in zip(records, examples, attrs, strict=True):
+            record["input"] = {name: example[name] for name in fields if name in example}
+            record["attrs"] = attr
         self.store.write_unit(unit, records, fp, extra)
 
     def write_results(self, run: dict) -> dict:

@@ -38,19 +38,31 @@ def _load_hub(spec: TaskSpec, lang: str, split: str) -> Any:
     hub = spec.hub
     if hub is None:
         raise XRobustError("no hub source declared; pass --data-dir", file=spec.source_file, field="data.hub")
-    values = {"lang": lang, "lang3": spec.lang3(lang), "split": split, "task": spec.name}
+    values = {"lang": lang, "lang3": spec.lang3(lang), "split": hub.split_map.get(split, split), "task": spec.name}
     name = hub.name.format(**values) if hub.name else None
     hub_split = hub.split.format(**values)
     kwargs: dict[str, Any] = {"split": hub_split, "revision": hub.revision}
     if hub.data_files:
         kwargs["data_files"] = hub.data_files.format(**values)
     try:
-        return datasets.load_dataset(hub.path, name, **kwargs)
+        dataset = datasets.load_dataset(hub.path, name, **kwargs)
     except Exception as err:
         raise XRobustError(
             f"cannot load hub dataset {hub.path} ({name}, split {hub_split}): {type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else ''}; offline? use --data-dir",
             file=spec.source_file, field="data.hub") from None
+    return filter_rows(dataset, {col: prefix.format(**values) for col, prefix in hub.filter.items()})
+
+
+def filter_rows(dataset: Any, prefixes: dict[str, str]) -> Any:
+    """Rows whose ``column`` value starts with the given prefix, for every (column, prefix) pair; e.g. one
+    language out of a multilingual config (TyDiQA ids start with the language name)."""
+    if not prefixes:
+        return dataset
+    columns = {col: dataset[col] for col in prefixes}
+    keep = [i for i in range(len(dataset))
+            if all(str(columns[col][i]).startswith(prefix) for col, prefix in prefixes.items())]
+    return dataset.select(keep)
 
 
 def _label_lookup(spec: TaskSpec) -> dict[str, str]:
@@ -75,30 +87,60 @@ def _pick_ids(dataset: Any, mapping: dict[str, str]) -> list[str]:
     return [str(i) for i in range(n)]
 
 
+def _tag_names(dataset: Any, column: str) -> list[str] | None:
+    """Names of a ``Sequence(ClassLabel)`` column (hub token-classification data stores tag ids)."""
+    feature = getattr(dataset, "features", {}).get(column)
+    inner = getattr(feature, "feature", None)
+    return list(inner.names) if getattr(inner, "names", None) else None
+
+
+def _answers(value: Any, origin: str, row: int) -> dict[str, list]:
+    """SQuAD answers in any common layout → ``{"text": [...], "answer_start": [...]}``."""
+    if isinstance(value, dict) and "text" in value:
+        texts, starts = value["text"], value.get("answer_start", [])
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        starts = [starts] if isinstance(starts, int) else list(starts)
+    elif isinstance(value, list) and all(isinstance(a, dict) for a in value):
+        texts = [a["text"] for a in value]
+        starts = [a.get("answer_start", -1) for a in value]
+    elif isinstance(value, str):
+        texts, starts = [value], []
+    else:
+        raise XRobustError(f"answers in row {row} are not SQuAD-style ({type(value).__name__})", file=origin,
+                           field="fields.answers")
+    starts = (starts + [-1] * len(texts))[:len(texts)]
+    return {"text": [str(t) for t in texts], "answer_start": [int(s) for s in starts]}
+
+
 def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str) -> list[dict]:
-    """Map source columns onto the task type's canonical fields; labels become label names."""
+    """Map source columns onto the task type's canonical fields; labels become label names, tag ids tag
+    names, QA answers one layout. A field mapped to a list of columns collects them (XCOPA choices)."""
     mapping = spec.fields_for(source)
     required, optional = CANONICAL_FIELDS[spec.type]
     columns = dataset.column_names
-    wanted = {}
+    wanted: dict[str, list[str]] = {}
     for canonical in required + optional:
         if canonical == "id":
             continue
-        column = mapping.get(canonical, canonical)
-        if column not in columns:
+        target = mapping.get(canonical, canonical)
+        names = [target] if isinstance(target, str) else list(target)
+        missing = [c for c in names if c not in columns]
+        if missing:
             if canonical in optional:
                 continue
-            raise XRobustError(f"column '{column}' missing (columns: {', '.join(columns)})", file=origin,
+            raise XRobustError(f"column '{missing[0]}' missing (columns: {', '.join(columns)})", file=origin,
                                field=f"fields.{canonical}")
-        wanted[canonical] = column
+        wanted[canonical] = names
     ids = _pick_ids(dataset, mapping)
-    data = {canonical: dataset[column] for canonical, column in wanted.items()}
+    data = {canonical: [dataset[c] for c in names] for canonical, names in wanted.items()}
+    listed = {canonical for canonical in wanted if not isinstance(mapping.get(canonical, canonical), str)}
     labels = _label_lookup(spec) if spec.labels else None
+    tag_names = _tag_names(dataset, wanted["tags"][0]) if spec.type == "token_classification" else None
     examples = []
     for row in range(len(ids)):
         example = {"id": ids[row]}
         for canonical, values in data.items():
-            example[canonical] = values[row]
+            example[canonical] = [v[row] for v in values] if canonical in listed else values[0][row]
         if labels is not None and spec.type == "pair_classification":
             raw = example["label"]
             name = labels.get(str(raw).casefold())
@@ -107,16 +149,27 @@ def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str) -> list
                     f"label {raw!r} in row {row} is not one of {', '.join(spec.labels)}", file=origin,
                     field=f"fields.label ({wanted['label']})")
             example["label"] = name
-        elif labels is not None and spec.type == "token_classification":
-            example["tags"] = [spec.labels[t] if isinstance(t, int) else t for t in example["tags"]]
+        elif spec.type == "token_classification":
+            names = tag_names or spec.labels
+            example["tags"] = [names[t] if isinstance(t, int) else str(t) for t in example["tags"]]
+        elif spec.type == "qa":
+            example["answers"] = _answers(example["answers"], origin, row)
+        elif spec.type == "multiple_choice":
+            example["label"] = int(example["label"])
         examples.append(example)
     return examples
 
 
 def load_examples(spec: TaskSpec, lang: str, split: str | None = None, *, data_dir: str | Path | None = None,
                   limit: int | None = None) -> list[dict]:
-    """Examples of one (task, language, split), in file order, each with a unique string ``id``."""
+    """Examples of one (task, language, split), in file order, each with a unique string ``id``.
+
+    QA examples also carry ``language`` (answer normalization is language-aware)."""
     split = split or spec.eval_split
+    if spec.type == "candidate_retrieval":
+        from harness.data_candidates import load_queries
+
+        return load_queries(spec, lang, split, data_dir=data_dir, limit=limit)
     if data_dir is not None:
         path = local_path(spec, lang, split, data_dir)
         dataset, source, origin = _load_local(path), "local", str(path)
@@ -124,4 +177,23 @@ def load_examples(spec: TaskSpec, lang: str, split: str | None = None, *, data_d
         dataset, source, origin = _load_hub(spec, lang, split), "hub", f"{spec.hub.path}:{lang}:{split}"
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
-    return canonicalize(dataset, spec, source, origin)
+    examples = canonicalize(dataset, spec, source, origin)
+    if spec.type == "qa":
+        for example in examples:
+            example["language"] = lang
+    choice = spec.choice
+    if spec.type == "multiple_choice" and choice.question_from and lang != choice.question_from and (
+            not choice.question_from_langs or lang in choice.question_from_langs):
+        _questions_from(examples, load_examples(spec, choice.question_from, split, data_dir=data_dir), spec)
+    return examples
+
+
+def _questions_from(examples: list[dict], source: list[dict], spec: TaskSpec) -> None:
+    """Replace each example's ``question`` by the one of the same id in ``source`` (XCOPA th/tr: the
+    upstream files disagree with English COPA on cause/effect for some items; labels agree)."""
+    by_id = {e["id"]: e["question"] for e in source}
+    for example in examples:
+        if example["id"] not in by_id:
+            raise XRobustError(f"example id {example['id']!r} not found in the {spec.choice.question_from!r} "
+                               "file", file=spec.source_file, field="choice.question_from")
+        example["question"] = by_id[example["id"]]

@@ -83,3 +83,7 @@ def metric_table(metric_names: Sequence[str], records: Records) -> dict[str, tup
         stats = metric.stats(records)
         out[name] = (metric.score(stats), stats)
     return out
+
+
+# task-type specific metrics register themselves on import (kept last: they import from this module)
+from harness import metrics_ranking, metrics_squad, metrics_tags  # noqa: E402,F401

@@ -17,10 +17,19 @@ from typing import Any
 import yaml
 
 from harness.errors import XRobustError
+from harness.task_options import (
+    SECTION_TYPES,
+    CandidateOptions,
+    ChoiceOptions,
+    QAOptions,
+    TaggingOptions,
+    validate_sections,
+)
 
 TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
 
-TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice")
+TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
+              "candidate_retrieval")
 
 # canonical example fields per task type: (required, optional)
 CANONICAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -29,7 +38,11 @@ CANONICAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "token_classification": (("tokens", "tags"), ("id",)),
     "qa": (("context", "question", "answers"), ("id", "title")),
     "multiple_choice": (("premise", "question", "choices", "label"), ("id",)),
+    # query → ranked ids from a candidate pool (LAReQA, Mewsli-X); the pool is read by harness.data_candidates
+    "candidate_retrieval": (("query", "positives"), ("id", "context")),
 }
+# canonical fields that may be mapped to a LIST of columns (their values are collected in order)
+LIST_FIELDS = frozenset({"choices"})
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,10 @@ class HubSource:
     name: str | None = None
     split: str = "{split}"
     revision: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str | list[str]] = field(default_factory=dict)
     data_files: str | None = None
+    split_map: dict[str, str] = field(default_factory=dict)  # our split name → hub split name
+    filter: dict[str, str] = field(default_factory=dict)  # column → required (templated) value prefix
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class LocalSource:
     """Layout under ``--data-dir``: ``DIR/<pattern>`` with ``{task}``, ``{lang}``, ``{split}``."""
 
     pattern: str = "{task}/{lang}.{split}.jsonl"
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str | list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,10 @@ class TaskSpec:
     language_codes: dict[str, str] = field(default_factory=dict)
     max_length: int = 256
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
+    tagging: TaggingOptions = field(default_factory=TaggingOptions)
+    qa: QAOptions = field(default_factory=QAOptions)
+    choice: ChoiceOptions = field(default_factory=ChoiceOptions)
+    candidates: CandidateOptions = field(default_factory=CandidateOptions)
     training: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -106,14 +125,23 @@ class TaskSpec:
     def lang3(self, lang: str) -> str:
         return self.language_codes.get(lang, lang)
 
-    def fields_for(self, source: str) -> dict[str, str]:
+    def fields_for(self, source: str) -> dict[str, str | list[str]]:
         """Canonical → column mapping for ``source`` ("hub" or "local")."""
         override = self.hub.fields if (source == "hub" and self.hub) else self.local.fields
         return {**self.fields, **override}
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything but the file path; option sections of other task types and empty hub extras are left
+        out, so adding a section for a new type never changes the hash of an existing task."""
         data = dataclasses.asdict(self)
         data.pop("source_file")
+        for key, owner in SECTION_TYPES.items():
+            if self.type != owner:
+                data.pop(key)
+        if data.get("hub"):
+            for key in ("split_map", "filter"):
+                if not data["hub"][key]:
+                    data["hub"].pop(key)
         return data
 
     def config_hash(self) -> str:
@@ -124,7 +152,8 @@ class TaskSpec:
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-_NESTED = {"hub": HubSource, "local": LocalSource, "retrieval": RetrievalOptions}
+_NESTED = {"hub": HubSource, "local": LocalSource, "retrieval": RetrievalOptions, "tagging": TaggingOptions,
+           "qa": QAOptions, "choice": ChoiceOptions, "candidates": CandidateOptions}
 _TOP_KEYS = {f.name for f in dataclasses.fields(TaskSpec)} - {"source_file", "hub", "local"} | {"data", "include"}
 
 
@@ -186,14 +215,48 @@ def _build_nested(cls: type, value: Any, path: Path, prefix: str) -> Any:
             raise XRobustError(f"unknown field (known: {', '.join(sorted(known))})", file=path,
                                field=f"{prefix}.{key}")
     kwargs = {}
+    defaults = None if cls is HubSource else cls()
     for key, val in value.items():
+        name = f"{prefix}.{key}"
         if key == "fields":
-            _check_str_map(val, path, f"{prefix}.fields")
+            _check_fields_map(val, path, name)
+        elif defaults is not None:
+            val = _coerce_like(getattr(defaults, key), val, path, name)
+        elif key in ("split_map", "filter"):
+            _check_str_map(val, path, name)
         kwargs[key] = val
     try:
         return cls(**kwargs)
     except TypeError as err:
         raise XRobustError(str(err), file=path, field=prefix) from None
+
+
+def _coerce_like(default: Any, value: Any, path: Path, name: str) -> Any:
+    """Check an option value against its default's type (lists become tuples)."""
+    if isinstance(default, bool):
+        _check_type(value, bool, path, name, "true or false")
+    elif isinstance(default, int):
+        _check_type(value, int, path, name, "an integer")
+    elif isinstance(default, str):
+        _check_type(value, str, path, name, "a string")
+    elif isinstance(default, tuple):
+        return _str_list(value, path, name)
+    elif isinstance(default, dict):
+        _check_str_map(value, path, name)
+        return dict(value)
+    return value
+
+
+def _check_fields_map(value: Any, path: Path, name: str) -> None:
+    _check_type(value, dict, path, name, "a mapping")
+    for key, val in value.items():
+        ok = isinstance(val, str) or (isinstance(val, list) and val and all(isinstance(v, str) for v in val))
+        if not ok:
+            raise XRobustError("values must be column names (a string, or a list of strings)", file=path,
+                               field=f"{name}.{key}")
+        if isinstance(val, list) and key not in LIST_FIELDS:
+            raise XRobustError(f"only {', '.join(sorted(LIST_FIELDS))} may map to a list of columns", file=path,
+                               field=f"{name}.{key}")
 
 
 def _check_str_map(value: Any, path: Path, name: str) -> None:
@@ -244,7 +307,7 @@ def load_task(path: str | Path) -> TaskSpec:
         kwargs["max_length"] = raw["max_length"]
     for key in ("splits", "fields", "language_codes"):
         if key in raw:
-            _check_str_map(raw[key], path, key)
+            (_check_fields_map if key == "fields" else _check_str_map)(raw[key], path, key)
             kwargs[key] = dict(raw[key])
     for key in ("training", "options"):
         if key in raw:
@@ -255,8 +318,9 @@ def load_task(path: str | Path) -> TaskSpec:
         kwargs["label_aliases"] = {
             str(k): _str_list(v, path, f"label_aliases.{k}") for k, v in raw["label_aliases"].items()
         }
-    if "retrieval" in raw:
-        kwargs["retrieval"] = _build_nested(RetrievalOptions, raw["retrieval"], path, "retrieval")
+    for key in ("retrieval", *SECTION_TYPES):
+        if key in raw:
+            kwargs[key] = _build_nested(_NESTED[key], raw[key], path, key)
     data = raw.get("data", {})
     _check_type(data, dict, path, "data", "a mapping")
     for key in data:
@@ -308,6 +372,7 @@ def _validate(spec: TaskSpec, path: Path) -> None:
                                field="languages")
     if spec.retrieval.pooling not in ("mean", "cls", "max"):
         raise XRobustError("must be mean, cls or max", file=path, field="retrieval.pooling")
+    validate_sections(spec, path)
 
 
 _LANG_CACHE: dict[str, frozenset[str]] = {}

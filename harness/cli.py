@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list:
     """Sub-commands contributed by other modules (perturb, compare, import, finetune …) when present."""
     out = []
-    for module_name in ("perturbations.cli", "harness.cli_compare", "harness.cli_finetune"):
+    for module_name in ("harness.cli_perturb", "harness.cli_compare", "harness.cli_import", "harness.cli_finetune"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as err:

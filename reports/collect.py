@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from harness.errors import XRobustError
-from harness.scoring import overall, scores_from_store, task_averages
+from harness.scoring import scores_from_store
 from harness.store import RunStore, read_json
 
 
@@ -54,34 +51,3 @@ def unique_names(subs: list[Submission]) -> None:
             sub.name = f"{sub.name} ({seen[sub.name]})"
         else:
             seen[sub.name] = 1
-
-
-def score_frame(subs: list[Submission]) -> pd.DataFrame:
-    rows = [{"submission": s.name, **r} for s in subs for r in s.scores]
-    columns = ["submission", "task", "language", "split", "condition", "metric", "value", "n"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def leaderboard_rows(subs: list[Submission]) -> tuple[list[str], list[str], list[dict]]:
-    """(tasks, conditions, rows): per submission, each task's average of its ranked metric per condition
-    and the overall score (mean of task averages over the tasks it ran)."""
-    tasks = sorted({r["task"] for s in subs for r in s.scores})
-    conditions = sorted({r["condition"] for s in subs for r in s.scores}, key=lambda c: (c != "clean", c))
-    rows = []
-    for sub in subs:
-        averages = task_averages(sub.scores)
-        cell = {}
-        for avg in averages:
-            if sub.ranked.get(avg["task"]) == avg["metric"]:
-                cell[(avg["task"], avg["condition"])] = avg
-        row = {"submission": sub.name, "model": sub.meta.get("model", ""), "signature": sub.signature,
-               "overall": overall(averages, sub.ranked), "tasks": {}}
-        for task in tasks:
-            row["tasks"][task] = {c: cell.get((task, c)) for c in conditions}
-        rows.append(row)
-    rows.sort(key=lambda r: -_num(r["overall"].get("clean")))
-    return tasks, conditions, rows
-
-
-def _num(value: float | None) -> float:
-    return -math.inf if value is None or (isinstance(value, float) and math.isnan(value)) else value

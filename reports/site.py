@@ -1,4 +1,4 @@
-"""Render the leaderboard site: index, one page per task, CSV and JSON exports."""
+"""Render the leaderboard site: index, per-task pages, pairwise page, example browser, CSV and JSON exports."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness import __version__
+from harness.analysis import Analysis, load_submission_data
+from harness.errors import XRobustError
+from harness.languages import load_languages
+from harness.slices import load_buckets
 from harness.store import atomic_write_text
-from reports.collect import leaderboard_rows, load_submission, score_frame, unique_names
+from reports.collect import load_submission, unique_names
+from reports.pages import example_context, index_context, task_context
+
+DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -19,47 +27,78 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def _pfmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = _fmt
+    env.filters["pfmt"] = _pfmt
     env.globals["version"] = __version__
     return env
 
 
-def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderboard") -> Path:
-    """Write ``out/index.html`` (+ task pages, leaderboard.csv/json, scores.csv/json); returns the index."""
+def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderboard", baseline: str | None = None,
+               alpha: float = 0.05, correction: str = "holm", n_resamples: int = 2000,
+               slices: tuple[str, ...] = DEFAULT_SLICES, examples_per_section: int = 12) -> Path:
+    """Write the site into ``out``; returns the path of ``index.html``."""
+    if correction not in ("holm", "bh", "none"):
+        raise XRobustError("must be holm, bh or none", field="--correction")
     subs = [load_submission(Path(d)) for d in run_dirs]
     unique_names(subs)
-    tasks, conditions, rows = leaderboard_rows(subs)
-    frame = score_frame(subs)
+    names = [s.name for s in subs]
+    if baseline is not None and baseline not in names:
+        raise XRobustError(f"no submission named {baseline!r} (have: {', '.join(names)})", field="--baseline")
+    data = [load_submission_data(s.name, s.run_dir) for s in subs]
+    analysis = Analysis(data, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction)
+    board = analysis.leaderboard()
+    table = load_languages()
+    lang_groups = {name: table.select(name) for name in slices if name in table.slices}
+    buckets = load_buckets()
+    change = {(s.name, key): value for s in subs for key, value in s.change.items()}
     env = environment()
     out.mkdir(parents=True, exist_ok=True)
-    common = {"title": title, "tasks": tasks, "conditions": conditions}
-    atomic_write_text(out / "index.html", env.get_template("index.html.j2").render(rows=rows, subs=subs, **common))
-    for task in tasks:
-        part = frame[frame.task == task]
-        langs = sorted(part.language.unique())
-        metrics = sorted(part.metric.unique())
-        table = {}
-        for rec in part.to_dict("records"):
-            table[(rec["submission"], rec["condition"], rec["metric"], rec["language"])] = rec
-        html = env.get_template("task.html.j2").render(task=task, langs=langs, metrics=metrics, table=table,
-                                                      names=[r["submission"] for r in rows], **common)
-        atomic_write_text(out / f"task-{task}.html", html)
-    flat = []
-    for row in rows:
-        entry = {"submission": row["submission"], "model": row["model"], "signature": row["signature"]}
-        for cond, value in row["overall"].items():
-            entry[f"overall/{cond}"] = value
-        for task, per_cond in row["tasks"].items():
-            for cond, avg in per_cond.items():
-                entry[f"{task}/{cond}"] = avg["value"] if avg else None
-        flat.append(entry)
-    import pandas as pd
+    common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
+              "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples}
 
-    atomic_write_text(out / "leaderboard.csv", pd.DataFrame(flat).to_csv(index=False))
-    atomic_write_text(out / "leaderboard.json", json.dumps(flat, ensure_ascii=False, indent=2) + "\n")
-    atomic_write_text(out / "scores.csv", frame.to_csv(index=False))
-    atomic_write_text(out / "scores.json", frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")
+    def render(template: str, target: str, **context: object) -> None:
+        atomic_write_text(out / target, env.get_template(template).render(**common, **context))
+
+    render("index.html.j2", "index.html", subs=subs, **index_context(analysis, board))
+    slice_rows: list[dict] = []
+    for task in board["tasks"]:
+        context = task_context(analysis, task, change, lang_groups, buckets)
+        slice_rows += [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
+        slice_rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
+        render("task.html.j2", f"task-{task}.html", names=analysis.names, **context)
+    pairwise = [m for m in (analysis.pairwise(scope, cond) for scope in ["overall", *board["tasks"]]
+                            for cond in board["conditions"]) if m]
+    scopes = [(scope, cond) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]
+              if analysis.pairwise(scope, cond)]
+    gains = [row for task in board["tasks"] for row in analysis.gain_robustness(task)]
+    render("pairwise.html.j2", "pairwise.html", matrices=list(zip(scopes, pairwise, strict=True)), gains=gains)
+    render("examples.html.j2", "examples.html", sections=example_context(analysis, examples_per_section))
+    _exports(out, analysis, board, slice_rows, gains)
     return out / "index.html"
+
+
+def _exports(out: Path, analysis: Analysis, board: dict, slice_rows: list[dict], gains: list[dict]) -> None:
+    flat = []
+    for (name, scope, cond), cell in sorted(board["rows"].items()):
+        flat.append({"submission": name, "scope": scope, "condition": cond,
+                     **{k: v for k, v in cell.items() if k != "over"}, "over": ",".join(cell["over"])})
+    frames = {
+        "leaderboard": pd.DataFrame(flat),
+        "scores": pd.DataFrame(analysis.cell_rows()),
+        "comparisons": pd.DataFrame(board["comparisons"]),
+        "slices": pd.DataFrame(slice_rows),
+        "gain_robustness": pd.DataFrame(gains),
+    }
+    for name, frame in frames.items():
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+        records = json.loads(frame.to_json(orient="records", force_ascii=False))
+        atomic_write_text(out / f"{name}.json", json.dumps(records, ensure_ascii=False, indent=1) + "\n")

@@ -72,6 +72,11 @@ def _conditions(request: RunRequest) -> list[Any]:
     return conditions
 
 
+def condition_id(condition: Any) -> str:
+    """The unit's condition name: "clean", or "<suite>.<condition>" (unique across suites)."""
+    return "clean" if condition is None else f"{condition.suite}.{condition.name}"
+
+
 class Runner:
     """Runs a :class:`RunRequest` against a :class:`RunStore`."""
 
@@ -133,7 +138,7 @@ class Runner:
                 for condition in _conditions(req):
                     if condition is not None and not condition.claims(lang):
                         continue
-                    name = condition.name if condition is not None else "clean"
+                    name = condition_id(condition)
                     units.append((spec, Unit(spec.name, lang, split, name), condition))
         return units
 
@@ -167,7 +172,7 @@ class Runner:
 
             examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
                                                 lang=unit.lang, condition=condition)
-            extra["condition"] = condition.to_dict()
+            extra["condition_params"] = condition.to_dict()
             extra["condition_signature"] = condition.signature()
             extra["change"] = change.to_dict()
         predictor = self._predictors.get(spec.name)

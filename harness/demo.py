@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 from harness.modeling import RuntimeOptions
-from harness.runner import RunRequest, Runner
+from harness.runner import Runner, RunRequest
 from harness.taskspec import load_task
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
-DEMO_SUITES = ("typos", "codeswitch")
+DEMO_SUITES = ("typos",)
 
 
 def truncated_encoder(source: Path, out: Path, layers: int) -> Path:

@@ -94,6 +94,8 @@ class Analysis:
         metrics: dict[tuple, list[str]] = {}
         for sub in self.subs:
             for unit, (records, meta) in sub.units.items():
+                if "~v" in unit.condition:
+                    continue  # extra seeded variants only feed the "@worst" condition
                 self.ranked.setdefault(unit.task, meta.get("ranked_metric") or meta.get("metrics", [""])[0])
                 base = (unit.task, unit.lang, unit.split, unit.condition)
                 grouped[base][sub.name] = records

@@ -24,6 +24,7 @@ from harness.signature import fingerprint, library_versions, signature
 from harness.slices import example_attributes
 from harness.store import RunStore, Unit
 from harness.taskspec import TaskSpec, known_language_codes
+from harness.variants import worst_case_units, write_worst_case
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,9 @@ class Runner:
                            split=unit.split, condition=condition.signature() if condition else "clean",
                            limit=req.limit, dtype=req.options.dtype, data=str(req.data_dir or "hub"))
 
-    def plan(self) -> list[tuple[TaskSpec, Unit, Any]]:
+    def plan(self) -> list[tuple[TaskSpec, Unit, Any, int]]:
+        """(task, unit, condition, variant) for every unit to predict; a condition with ``variants: K`` gives
+        K units ("<suite>.<cond>" for variant 0, "<suite>.<cond>~v<k>" for the others)."""
         req = self.request
         _check_languages(req.langs, req.tasks)
         units = []
@@ -139,7 +142,9 @@ class Runner:
                     if condition is not None and not condition.claims(lang):
                         continue
                     name = condition_id(condition)
-                    units.append((spec, Unit(spec.name, lang, split, name), condition))
+                    for variant in range(getattr(condition, "variants", 1) or 1):
+                        unit_name = name if variant == 0 else f"{name}~v{variant}"
+                        units.append((spec, Unit(spec.name, lang, split, unit_name), condition, variant))
         return units
 
     def run(self) -> dict:
@@ -147,19 +152,28 @@ class Runner:
         run = self._claim_run_dir()
         plan = self.plan()
         done = 0
-        for spec, unit, condition in plan:
+        fingerprints: dict[Unit, str] = {}
+        for spec, unit, condition, variant in plan:
             fp = self.unit_fingerprint(spec, unit, condition)
+            if variant:
+                fp = fingerprint(base=fp, variant=variant)
+            fingerprints[unit] = fp
             if self.request.overwrite:
                 self.store.remove_unit(unit)
             elif self.store.is_complete(unit, fp):
                 done += 1
                 continue
-            self._run_unit(spec, unit, condition, fp)
+            self._run_unit(spec, unit, condition, fp, variant)
             self.write_results(run)
+        for worst, parts in worst_case_units(plan).items():
+            fp = fingerprint(worst_of=[fingerprints[u] for u in parts])
+            if self.request.overwrite or not self.store.is_complete(worst, fp):
+                write_worst_case(self.store, worst, parts, fp)
+                self.write_results(run)
         log.info("%d units, %d were already complete", len(plan), done)
         return self.write_results(run)
 
-    def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Any, fp: str) -> None:
+    def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Any, fp: str, variant: int = 0) -> None:
         req = self.request
         examples = load_examples(spec, unit.lang, unit.split, data_dir=req.data_dir, limit=req.limit)
         fields = spec.perturb_fields
@@ -171,8 +185,9 @@ class Runner:
             from perturbations import perturb_examples
 
             examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
-                                                lang=unit.lang, condition=condition)
+                                                lang=unit.lang, condition=condition, variant=variant)
             extra["condition_params"] = condition.to_dict()
+            extra["variant"] = variant
             extra["condition_signature"] = condition.signature()
             extra["change"] = change.to_dict()
         predictor = self._predictors.get(spec.name)
@@ -190,7 +205,8 @@ class Runner:
         ranked = {m["task"]: m.get("ranked_metric") for m in metas.values()}
         sub = run["submission"]
         tasks = {m["task"]: m.get("task_config", "") for m in metas.values()}
-        conds = {m["condition"]: (m.get("condition_signature") or "") for m in metas.values()}
+        conds = {m["condition"]: (m.get("condition_signature") or "") for m in metas.values()
+                 if "~v" not in m["condition"] and "@worst" not in m["condition"]}  # variants: in the hash
         sig = signature(model=sub["model"], revision=sub.get("revision"), weights=sub["weights_sha256"],
                         tasks=tasks, dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None)
         run["signature"] = sig

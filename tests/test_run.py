@@ -75,11 +75,11 @@ def test_rerun_recomputes_nothing_and_resume_after_crash(tmp_path: Path, shared_
     calls: list[str] = []
     original = runner_module.Runner._run_unit
 
-    def crash_on_third(self, spec, unit, condition, fp):  # noqa: ANN001
+    def crash_on_third(self, spec, unit, condition, fp, variant=0):  # noqa: ANN001
         calls.append(unit.lang)
         if len(calls) == 3:
             raise KeyboardInterrupt  # the process is killed mid-way
-        return original(self, spec, unit, condition, fp)
+        return original(self, spec, unit, condition, fp, variant)
 
     monkeypatch.setattr(runner_module.Runner, "_run_unit", crash_on_third)
     assert run_cli(*args) == 130
@@ -93,7 +93,7 @@ def test_rerun_recomputes_nothing_and_resume_after_crash(tmp_path: Path, shared_
     monkeypatch.setattr(runner_module.Runner, "_run_unit", original)
     seen: list[str] = []
     monkeypatch.setattr(runner_module.Runner, "_run_unit",
-                        lambda self, spec, unit, c, fp: (seen.append(unit.lang), original(self, spec, unit, c, fp)))
+                        lambda self, spec, unit, c, fp, v=0: (seen.append(unit.lang), original(self, spec, unit, c, fp, v)))
     assert run_cli(*args) == 0
     assert len(seen) == 1  # only the unit that was interrupted
     for path, mtime in kept.items():
@@ -179,7 +179,7 @@ def test_run_dir_of_another_model_is_refused(tmp_path: Path, shared_data: Path, 
     assert run_cli("--tasks", "tatoeba", "--model", str(tiny_xnli_model), "--langs", "de", "--data-dir",
                    str(shared_data), "--limit", "5", "--out", str(out)) == 0
     with pytest.raises(XRobustError, match="belongs to model"):
-        from harness.runner import RunRequest, Runner
+        from harness.runner import Runner, RunRequest
 
         Runner(RunRequest(tasks=[load_task(resolve_task("tatoeba").source_file)], model=str(tiny_encoder),
                           out=out, data_dir=shared_data, limit=5)).run()

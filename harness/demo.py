@@ -12,7 +12,7 @@ from harness.runner import Runner, RunRequest
 from harness.taskspec import load_task
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
-DEMO_SUITES = ("typos",)
+DEMO_SUITE = DEMO_DATA / "demo_suite.yaml"
 
 
 def truncated_encoder(source: Path, out: Path, layers: int) -> Path:
@@ -38,7 +38,7 @@ def truncated_encoder(source: Path, out: Path, layers: int) -> Path:
 def _suites() -> list:
     from perturbations import load_suite
 
-    return [load_suite(name, resources_dir=None) for name in DEMO_SUITES]
+    return [load_suite(DEMO_SUITE, resources_dir=None)]
 
 
 def run_demo(out: Path, *, progress: bool = True) -> Path:

@@ -46,6 +46,7 @@ class RunRequest:
     overwrite: bool = False
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
     metadata: dict[str, Any] = field(default_factory=dict)
+    adversarial_from: list[Path] = field(default_factory=list)  # run dirs whose attack units are replayed
 
 
 def _languages_for(spec: TaskSpec, requested: list[str] | None) -> list[str]:
@@ -131,20 +132,32 @@ class Runner:
 
     def plan(self) -> list[tuple[TaskSpec, Unit, Any, int]]:
         """(task, unit, condition, variant) for every unit to predict; a condition with ``variants: K`` gives
-        K units ("<suite>.<cond>" for variant 0, "<suite>.<cond>~v<k>" for the others)."""
+        K units ("<suite>.<cond>" for variant 0, "<suite>.<cond>~v<k>" for the others); each greedy attack unit
+        of an ``adversarial_from`` run gives one unit "<suite>.<cond>@from-<its submission>"."""
         req = self.request
         _check_languages(req.langs, req.tasks)
+        sources = None
+        if req.adversarial_from:
+            from harness.attack_transfer import load_sources
+
+            sources = load_sources(req.adversarial_from)
         units = []
         for spec in req.tasks:
             split = req.split or spec.eval_split
             for lang in _languages_for(spec, req.langs):
                 for condition in _conditions(req):
-                    if condition is not None and not condition.claims(lang):
+                    if condition is not None and not (condition.claims(lang) and condition.applies_to(spec.type)):
                         continue
                     name = condition_id(condition)
                     for variant in range(getattr(condition, "variants", 1) or 1):
                         unit_name = name if variant == 0 else f"{name}~v{variant}"
                         units.append((spec, Unit(spec.name, lang, split, unit_name), condition, variant))
+                for source in sources or ():  # another submission's adversarial inputs (transfer)
+                    if (source.unit.task, source.unit.lang, source.unit.split) == (spec.name, lang, split):
+                        units.append((spec, Unit(spec.name, lang, split, source.condition), source, 0))
+        if sources is not None and not any(u[2] in sources for u in units):
+            raise XRobustError("no stored greedy attack units for the requested tasks, languages and split in "
+                               f"{', '.join(map(str, req.adversarial_from))}", field="--adversarial-from")
         return units
 
     def run(self) -> dict:
@@ -181,19 +194,26 @@ class Runner:
         extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
                                  "task_type": spec.type, "task_config": spec.config_hash(),
                                  "text_fields": list(fields)}
-        if condition is not None:
-            from perturbations import perturb_examples
-
-            examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
-                                                lang=unit.lang, condition=condition, variant=variant)
-            extra["condition_params"] = condition.to_dict()
-            extra["variant"] = variant
-            extra["condition_signature"] = condition.signature()
-            extra["change"] = change.to_dict()
         predictor = self._predictors.get(spec.name)
         if predictor is None:
             predictor = self._predictors[spec.name] = get_predictor(spec, self.models, req.options)
-        records = predictor.predict(examples, desc=str(unit))
+        if getattr(condition, "adversarial", False):  # searched with this model, or another run's inputs
+            from harness.attack_unit import adversarial_unit
+
+            examples, records, more = adversarial_unit(predictor, examples, unit, condition, fields=list(fields),
+                                                       desc=str(unit))
+            extra.update(more)
+        else:
+            if condition is not None:
+                from perturbations import perturb_examples
+
+                examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
+                                                    lang=unit.lang, condition=condition, variant=variant)
+                extra["condition_params"] = condition.to_dict()
+                extra["variant"] = variant
+                extra["condition_signature"] = condition.signature()
+                extra["change"] = change.to_dict()
+            records = predictor.predict(examples, desc=str(unit))
         for record, example, attr in zip(records, examples, attrs, strict=True):
             record["input"] = {name: example[name] for name in fields if name in example}
             record["attrs"] = attr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -168,6 +168,11 @@ class WordPerturbation(Perturbation):
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         """Character-rate edit of one word: (new word, eligible characters, edited characters)."""
         raise NotImplementedError
+
+    def candidates(self, word: str, options: Any, lang: str) -> Iterator[str]:
+        """Every replacement :meth:`edit` can make of an eligible ``word``, in a fixed order (may repeat, may
+        include ``word``; :mod:`perturbations.candidates` filters). Used by model-guided attacks."""
+        raise NotImplementedError(f"{self.name} cannot enumerate its edits")
 
     def apply(self, text: str, rng: random.Random, lang: str, tally: Tally | None) -> str:
         parts = WORD_SPLIT.split(text)  # separators at even, words at odd positions

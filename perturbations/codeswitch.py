@@ -19,6 +19,7 @@ dictionary lists that exact form.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -136,6 +137,11 @@ class CodeSwitch(WordPerturbation):
     def edit(self, word: str, options: Options, rng: random.Random, lang: str) -> str:
         target, translations = options[0] if len(options) == 1 else rng.choice(options)
         return match_case(word, rng.choice(translations), target)
+
+    def candidates(self, word: str, options: Options, lang: str) -> Iterator[str]:
+        for target, translations in options:
+            for translation in translations:
+                yield match_case(word, translation, target)
 
     def fingerprint(self) -> dict[str, str]:
         files = {self._file(lang) for lang in self.languages if lang != "en"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -90,6 +90,9 @@ class StripDiacritics(WordPerturbation):
     def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
         new = word.translate(_translation(lang))
         return new or word
+
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        yield word.translate(_translation(lang)) or word
 
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         table = strip_table(lang)

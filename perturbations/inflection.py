@@ -16,7 +16,7 @@ Words glued to digits, hyphens or apostrophes and single letters are not eligibl
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -135,6 +135,11 @@ class InflectionSwap(WordPerturbation):
     def edit(self, word: str, options: Options, rng: random.Random, lang: str) -> str:
         form = rng.choice(options) if isinstance(options, tuple) else options.pick(rng)
         return match_case(word, form, lang)
+
+    def candidates(self, word: str, options: Options, lang: str) -> Iterator[str]:
+        forms = options if isinstance(options, tuple) else options.every()
+        for form in forms:
+            yield match_case(word, form, lang)
 
     def fingerprint(self) -> dict[str, str]:
         out = {}

@@ -113,6 +113,12 @@ class LemmaChoice:
         everything = [usable(f, self.lemma, self.low) for f in chain((self.lemma,), self.forms)]
         return rng.choice([f for f in everything if f is not None])
 
+    def every(self) -> list[str]:
+        """Every usable other form of the lemma (lemma first, then the dictionary's order), without repeats."""
+        usable = self.index.usable
+        forms = (usable(f, self.lemma, self.low) for f in chain((self.lemma,), self.forms))
+        return list(dict.fromkeys(f for f in forms if f is not None))
+
 
 @cache
 def lemma_index(lang: str) -> LemmaIndex:

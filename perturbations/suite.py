@@ -12,6 +12,15 @@ Format (``perturbations/suites/<name>.yaml``)::
         steps:                        # applied in order
           - keyboard: {rate: 0.1, unit: word, languages: [de, fi]}
 
+An *adversarial* condition adds an ``attack`` block; its steps then only name the candidate
+generators (families and their parameters; ``rate`` is ignored) and ``harness.attack`` searches them
+with the model under test (``variants`` must stay 1)::
+
+      greedy:
+        attack: {search: greedy, budget: 0.15, max_candidates: 4, max_queries: 1000, until: flip}
+        steps:
+          - inflection: {languages: [de, fi]}
+
 Resource folders in step parameters (``unimorph_dir``, ``muse_dir``) are relative to the
 ``resources_dir`` given to :func:`load_suite`, else to ``$XROBUST_RESOURCES``.
 """
@@ -29,12 +38,55 @@ from typing import Any
 import yaml
 
 from harness.errors import XRobustError
-from perturbations.base import REGISTRY, Perturbation
-from perturbations.params import ParamError, parse_params
+from perturbations.base import REGISTRY, Perturbation, WordPerturbation
+from perturbations.params import ParamError, params_to_dict, parse_params
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 ALGORITHM_VERSION = "1"  # bump when a perturbation's output for the same inputs changes
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+SEARCHES = ("greedy", "random")
+UNTIL = ("flip", "budget")
+ATTACK_TASK_TYPES = ("pair_classification", "token_classification")
+
+
+@dataclass(frozen=True)
+class AttackParams:
+    """How an adversarial condition searches the candidate edits of its steps.
+
+    search: ``greedy`` (model-guided: each step applies the candidate edit that most lowers the gold label's
+    probability) or ``random`` (the same number of edits, drawn uniformly; a same-budget baseline).
+    budget: at most this fraction of an example's words is edited (at least one word).
+    max_candidates: replacements per word and family (a seeded sample when a family has more).
+    max_queries: model calls (texts scored) per example, the clean scoring included.
+    until: ``flip`` (stop once the prediction is wrong) or ``budget`` (keep lowering the gold score).
+    real_word_typos: keep typo candidates that are words of the language (simplemma's dictionary): off by
+    default, since a search finds the ones that change the word (de ``mit`` -> ``mir``), not its spelling.
+    inflection_prefix: inflection candidates share at least this many initial letters with the word (0: any),
+    which drops simplemma's homograph and suppletion noise (ru ``на`` -> ``бальзам``, de ``war`` -> ``seines``).
+    """
+
+    search: str = "greedy"
+    budget: float = 0.15
+    max_candidates: int = 4
+    max_queries: int = 1000
+    until: str = "flip"
+    real_word_typos: bool = False
+    inflection_prefix: int = 2
+
+    def check(self) -> None:
+        if self.search not in SEARCHES:
+            raise ParamError(f"search must be one of {', '.join(SEARCHES)}, got {self.search!r}", "search")
+        if not 0.0 < self.budget <= 1.0:
+            raise ParamError(f"budget must be in (0, 1], got {self.budget}", "budget")
+        if self.max_candidates < 1:
+            raise ParamError(f"max_candidates must be >= 1, got {self.max_candidates}", "max_candidates")
+        if self.max_queries < 2:
+            raise ParamError(f"max_queries must be >= 2 (the clean scoring is one), got {self.max_queries}",
+                             "max_queries")
+        if self.until not in UNTIL:
+            raise ParamError(f"until must be one of {', '.join(UNTIL)}, got {self.until!r}", "until")
+        if self.inflection_prefix < 0:
+            raise ParamError(f"inflection_prefix must be >= 0, got {self.inflection_prefix}", "inflection_prefix")
 
 
 @dataclass(frozen=True)
@@ -47,6 +99,16 @@ class Condition:
     steps: tuple[Perturbation, ...]
     variants: int = 1
     description: str = ""
+    attack: AttackParams | None = None
+
+    @property
+    def adversarial(self) -> bool:
+        """True for model-guided conditions (``attack`` block): the runner searches edits with the model."""
+        return self.attack is not None
+
+    def applies_to(self, task_type: str) -> bool:
+        """Random conditions apply to every task type; attacks to pair and token classification."""
+        return self.attack is None or task_type in ATTACK_TASK_TYPES
 
     def claims(self, lang: str) -> bool:
         """True if at least one step changes ``lang`` (steps that do not claim it are skipped)."""
@@ -57,8 +119,11 @@ class Condition:
         return frozenset().union(*(step.languages for step in self.steps))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "suite": self.suite, "seed": self.seed, "variants": self.variants,
-                "version": ALGORITHM_VERSION, "steps": [step.to_dict() for step in self.steps]}
+        out = {"name": self.name, "suite": self.suite, "seed": self.seed, "variants": self.variants,
+               "version": ALGORITHM_VERSION, "steps": [step.to_dict() for step in self.steps]}
+        if self.attack is not None:
+            out["attack"] = params_to_dict(self.attack)
+        return out
 
     def signature(self) -> str:
         """Short stable hash of everything the perturbed text depends on (params, seed, resources)."""
@@ -138,6 +203,22 @@ def _step(raw: Any, path: Path, field: str, resources: Path | None) -> Perturbat
         raise XRobustError(err.message, file=path, field=where) from None
 
 
+def _attack(raw: Any, path: Path, field: str, steps: tuple[Perturbation, ...], variants: int) -> AttackParams:
+    try:
+        params = parse_params(AttackParams, raw, ())
+        params.check()
+    except ParamError as err:
+        where = f"{field}.attack" + (f".{err.field}" if err.field else "")
+        raise XRobustError(err.message, file=path, field=where) from None
+    if variants != 1:
+        raise XRobustError("an attack is deterministic: variants must be 1", file=path, field=f"{field}.variants")
+    for i, step in enumerate(steps):
+        if not isinstance(step, WordPerturbation) or step.params.unit != "word":
+            raise XRobustError(f"attack candidates are word edits: {step.name} with unit {step.params.unit!r} "
+                               "cannot be searched (use unit: word)", file=path, field=f"{field}.steps[{i}]")
+    return params
+
+
 def load_suite(name_or_path: str | Path, *, resources_dir: str | Path | None = None) -> Suite:
     """Load ``perturbations/suites/<name>.yaml`` (or a YAML path), validating every field.
 
@@ -166,7 +247,7 @@ def load_suite(name_or_path: str | Path, *, resources_dir: str | Path | None = N
         if not isinstance(cname, str) or not NAME_RE.fullmatch(cname) or cname == "clean":
             raise XRobustError(f"bad condition name {cname!r} (use [a-z0-9_-], not 'clean')", file=path,
                                field=field)
-        body = _mapping(body, path, field, {"steps", "variants", "description", "seed"})
+        body = _mapping(body, path, field, {"steps", "variants", "description", "seed", "attack"})
         cond_seed = body.get("seed", condition_seed(seed, cname))
         if isinstance(cond_seed, bool) or not isinstance(cond_seed, int):
             raise XRobustError(f"seed must be an integer, got {cond_seed!r}", file=path, field=f"{field}.seed")
@@ -178,7 +259,8 @@ def load_suite(name_or_path: str | Path, *, resources_dir: str | Path | None = N
         if not isinstance(steps_raw, list) or not steps_raw:
             raise XRobustError("steps must be a non-empty list", file=path, field=f"{field}.steps")
         steps = tuple(_step(s, path, f"{field}.steps[{i}]", resources) for i, s in enumerate(steps_raw))
+        attack = _attack(body["attack"], path, field, steps, variants) if "attack" in body else None
         conditions.append(Condition(name=cname, suite=name, seed=cond_seed, steps=steps, variants=variants,
-                                    description=str(body.get("description", ""))))
+                                    description=str(body.get("description", "")), attack=attack))
     return Suite(name=name, path=path, seed=seed, conditions=tuple(conditions),
                  description=str(top.get("description", "")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from perturbations.base import WordPerturbation, register
@@ -58,6 +58,12 @@ class KeyboardTypo(_Typo):
         i = rng.choice(where)
         return word[:i] + rng.choice(table[word[i]]) + word[i + 1:]
 
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        table = neighbours(lang)
+        for i, ch in enumerate(word):
+            for near in table.get(ch, ""):
+                yield word[:i] + near + word[i + 1:]
+
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         table = neighbours(lang)
         chars = list(word)
@@ -92,6 +98,13 @@ class CharInsert(_Typo):
         i = rng.choice(where)
         return word[:i] + self._insert(word[i], table[word[i]], rng) + word[i + 1:]
 
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        table = neighbours(lang)
+        for i, ch in enumerate(word):
+            for near in table.get(ch, ""):
+                yield word[:i] + ch + near + word[i + 1:]
+                yield word[:i] + near + ch + word[i + 1:]
+
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         table = neighbours(lang)
         out = []
@@ -124,6 +137,12 @@ class CharDelete(_Typo):
         del parts[rng.randrange(len(parts))]
         return "".join(parts)
 
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        parts = clusters(word)
+        if len(parts) > 1:
+            for i in range(len(parts)):
+                yield "".join(parts[:i] + parts[i + 1:])
+
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         parts = clusters(word)
         if len(parts) < 2:
@@ -152,6 +171,12 @@ class CharSwap(_Typo):
         i = rng.choice(where)
         parts[i], parts[i + 1] = parts[i + 1], parts[i]
         return "".join(parts)
+
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        parts = clusters(word)
+        for i in range(len(parts) - 1):
+            if parts[i] != parts[i + 1]:
+                yield "".join(parts[:i] + [parts[i + 1], parts[i]] + parts[i + 2:])
 
     def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
         parts = clusters(word)

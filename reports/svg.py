@@ -19,7 +19,7 @@ def interval_chart(rows: list[str], series: list[str], values: dict[tuple[str, s
     band = 16 + 12 * max(1, len(series))
     left, right, top = 190, 30, 50
     height = top + band * len(rows) + 40
-    pts = [v for v in values.values() if _num(v[0])]
+    pts = [v for v in values.values() if v is not None and _num(v[0])]
     lo = min((v[1] for v in pts if _num(v[1])), default=0.0)
     hi = max((v[2] for v in pts if _num(v[2])), default=100.0)
     lo, hi = math.floor(min(lo, hi - 1) / 5) * 5, math.ceil(max(hi, lo + 1) / 5) * 5

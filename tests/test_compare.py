@@ -53,3 +53,14 @@ def test_compare_known_difference(tmp_path: Path) -> None:
     gains = json.loads((tmp_path / "site" / "gain_robustness.json").read_text())
     assert len(gains) == 1 and gains[0]["contrast"] == pytest.approx(-clean["difference"], abs=1e-3)
     assert gains[0]["ci_high"] < 0 and gains[0]["significant"]
+
+
+def test_report_with_conditions_only_some_submissions_have(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    a = rng.random(100) < 0.6
+    run_a = fake_run(tmp_path, "A", a, perturbed_correct=a)
+    run_b = fake_run(tmp_path, "B", a)  # B was never run under typos
+    assert main(["report", str(run_a), str(run_b), "--out", str(tmp_path / "site"), "--resamples", "200"]) == 0
+    board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    assert {(r["submission"], r["condition"]) for r in board if r["scope"] == "overall"} == {
+        ("A", "clean"), ("B", "clean"), ("A", "typos")}

@@ -57,9 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=_csv(args.langs or ""),
                          data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
-                         options=options)
+                         options=options, adversarial_from=[Path(p) for p in args.adversarial_from or []])
     results = Runner(request).run()
     _print_scores(results)
+    _print_attacks(results)
     print(f"results: {out / 'results.json'}")
     return 0
 
@@ -70,6 +71,15 @@ def _print_scores(results: dict) -> None:
         if ranked.get(row["task"]) == row["metric"]:
             print(f"{row['task']:<12} {row['language']:<4} {row['split']:<11} {row['condition']:<14} "
                   f"{row['metric']:<16} {row['value']:7.2f}  n={row['n']}")
+
+
+def _print_attacks(results: dict) -> None:
+    for unit in results["units"]:
+        change = unit.get("change") or {}
+        if "success_rate" in change:
+            print(f"attack {unit['task']:<6} {unit['lang']:<4} {unit['condition']:<34} success "
+                  f"{100 * change['success_rate']:5.1f}% of {change['n_attacked']:<4} edited words "
+                  f"{change['mean_edited_words']:.2f}  model calls/example {change['model_calls_per_example']:.1f}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -83,14 +93,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from harness.taskspec import builtin_task_files, load_task
+    from harness.taskspec import TaskSpec, builtin_task_files, load_task
 
-    print(f"{'task':<12} {'type':<21} {'metric':<12} {'#':>3}  {'source':<36} languages")
+    def source(spec: TaskSpec) -> str:
+        if spec.hub is not None:
+            return spec.hub.path + (f":{spec.hub.name}" if spec.hub.name else "")
+        if spec.type == "candidate_retrieval":
+            return f"{spec.candidates.format} files" + (" (or GitHub)" if spec.candidates.source_url else "")
+        return "(--data-dir only)"
+
+    print(f"{'task':<11} {'type':<20} {'metric':<15} {'eval':<10} {'#':>3}  {'data source':<38} languages")
     for name, path in builtin_task_files().items():
         spec = load_task(path)
-        source = spec.hub.path if spec.hub else "(local only)"
-        print(f"{name:<12} {spec.type:<21} {spec.ranked_metric:<12} {len(spec.languages):>3}  {source:<36} "
-              f"{','.join(spec.languages)}")
+        print(f"{name:<11} {spec.type:<20} {spec.ranked_metric:<15} {spec.eval_split:<10} "
+              f"{len(spec.languages):>3}  {source(spec):<38} {','.join(spec.languages)}")
     return 0
 
 
@@ -131,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", help="MODEL_LABEL=TASK_LABEL,… when label names differ")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="recompute units already stored")
+    p.add_argument("--adversarial-from", action="append", metavar="RUN_DIR",
+                   help="also score this model on the adversarial inputs another run's attacks produced "
+                        "(condition <suite>.<cond>@from-<its name>; repeatable; give every compared run, that "
+                        "one included, the same RUN_DIR so the report compares them on shared inputs)")
     _add_runtime(p)
     p.set_defaults(func=cmd_run)
 

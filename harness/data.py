@@ -147,7 +147,7 @@ def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str) -> list
             if name is None:
                 raise XRobustError(
                     f"label {raw!r} in row {row} is not one of {', '.join(spec.labels)}", file=origin,
-                    field=f"fields.label ({wanted['label']})")
+                    field=f"fields.label ({', '.join(wanted['label'])})")
             example["label"] = name
         elif spec.type == "token_classification":
             names = tag_names or spec.labels

@@ -23,6 +23,8 @@ from harness.task_options import (
     ChoiceOptions,
     QAOptions,
     TaggingOptions,
+    check_fields_map,
+    coerce_option,
     validate_sections,
 )
 
@@ -41,8 +43,6 @@ CANONICAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # query → ranked ids from a candidate pool (LAReQA, Mewsli-X); the pool is read by harness.data_candidates
     "candidate_retrieval": (("query", "positives"), ("id", "context")),
 }
-# canonical fields that may be mapped to a LIST of columns (their values are collected in order)
-LIST_FIELDS = frozenset({"choices"})
 
 
 @dataclass(frozen=True)
@@ -219,9 +219,9 @@ def _build_nested(cls: type, value: Any, path: Path, prefix: str) -> Any:
     for key, val in value.items():
         name = f"{prefix}.{key}"
         if key == "fields":
-            _check_fields_map(val, path, name)
+            check_fields_map(val, path, name)
         elif defaults is not None:
-            val = _coerce_like(getattr(defaults, key), val, path, name)
+            val = coerce_option(getattr(defaults, key), val, path, name)
         elif key in ("split_map", "filter"):
             _check_str_map(val, path, name)
         kwargs[key] = val
@@ -229,34 +229,6 @@ def _build_nested(cls: type, value: Any, path: Path, prefix: str) -> Any:
         return cls(**kwargs)
     except TypeError as err:
         raise XRobustError(str(err), file=path, field=prefix) from None
-
-
-def _coerce_like(default: Any, value: Any, path: Path, name: str) -> Any:
-    """Check an option value against its default's type (lists become tuples)."""
-    if isinstance(default, bool):
-        _check_type(value, bool, path, name, "true or false")
-    elif isinstance(default, int):
-        _check_type(value, int, path, name, "an integer")
-    elif isinstance(default, str):
-        _check_type(value, str, path, name, "a string")
-    elif isinstance(default, tuple):
-        return _str_list(value, path, name)
-    elif isinstance(default, dict):
-        _check_str_map(value, path, name)
-        return dict(value)
-    return value
-
-
-def _check_fields_map(value: Any, path: Path, name: str) -> None:
-    _check_type(value, dict, path, name, "a mapping")
-    for key, val in value.items():
-        ok = isinstance(val, str) or (isinstance(val, list) and val and all(isinstance(v, str) for v in val))
-        if not ok:
-            raise XRobustError("values must be column names (a string, or a list of strings)", file=path,
-                               field=f"{name}.{key}")
-        if isinstance(val, list) and key not in LIST_FIELDS:
-            raise XRobustError(f"only {', '.join(sorted(LIST_FIELDS))} may map to a list of columns", file=path,
-                               field=f"{name}.{key}")
 
 
 def _check_str_map(value: Any, path: Path, name: str) -> None:
@@ -307,7 +279,7 @@ def load_task(path: str | Path) -> TaskSpec:
         kwargs["max_length"] = raw["max_length"]
     for key in ("splits", "fields", "language_codes"):
         if key in raw:
-            (_check_fields_map if key == "fields" else _check_str_map)(raw[key], path, key)
+            (check_fields_map if key == "fields" else _check_str_map)(raw[key], path, key)
             kwargs[key] = dict(raw[key])
     for key in ("training", "options"):
         if key in raw:
@@ -395,10 +367,17 @@ def known_language_codes() -> frozenset[str]:
 
 
 def builtin_task_files() -> dict[str, Path]:
-    """Task name → file for every task YAML shipped in ``tasks/`` (templates excluded)."""
+    """Task name → file for every task YAML shipped in ``tasks/`` (templates and files without a top-level
+    ``name``, such as languages.yaml or buckets.yaml, excluded)."""
     out: dict[str, Path] = {}
     for path in sorted(TASKS_DIR.glob("*.yaml")):
         if path.name.startswith("_") or path.stem == "languages":
+            continue
+        try:
+            head = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            head = {"name": path.stem}  # let load_task report the problem
+        if isinstance(head, dict) and "name" not in head:
             continue
         out[path.stem] = path
     return out

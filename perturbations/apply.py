@@ -5,7 +5,8 @@ Label preservation by task type:
 * ``token_classification``: one output token per input token (tags stay aligned);
 * ``qa``: gold answer spans (widened to whole words) are never edited; the context around them is
   perturbed and every ``answer_start`` is recomputed;
-* ``pair_classification`` / ``retrieval``: the named text fields are perturbed;
+* ``pair_classification`` / ``retrieval`` / ``candidate_retrieval``: the named text fields (e.g. the query;
+  never the candidate pool or the relevance list) are perturbed;
 * ``multiple_choice``: ``premise`` and/or each element of ``choices``.
 
 A string field is perturbed as text; a list-of-strings field is perturbed as tokens for token tasks
@@ -23,8 +24,9 @@ from perturbations.stats import ChangeStats, StatsAccumulator, text_change, toke
 from perturbations.suite import Condition
 from perturbations.text import WORD_RE
 
-TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice")
-NEVER_PERTURBED = {"id", "label", "tags", "answers"}
+TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
+              "candidate_retrieval")
+NEVER_PERTURBED = {"id", "label", "tags", "answers", "positives"}
 MIN_EXPECTED_EDITS = 10.0  # below this, "nothing changed" may be chance (P <= e^-10 above it)
 
 Steps = list[tuple[int, Perturbation, Tally]]

@@ -113,3 +113,19 @@ def test_offline_e5_matches_an_independent_computation(tmp_path: Path, offline_e
     # Mewsli-X: every fixture mention finds its entity first (a real encoder, easy pool)
     results = json.loads((out / "results.json").read_text())
     assert {r["value"] for r in results["scores"] if r["task"] == "mewslix"} == {100.0}
+
+
+def test_suite_perturbs_queries_not_the_pool(tmp_path: Path, tiny_encoder: Path) -> None:
+    out = tmp_path / "run"
+    suite = tmp_path / "keys.yaml"
+    suite.write_text("seed: 1\nconditions:\n  all_words:\n    steps:\n      - keyboard: {rate: 1.0, languages: [de]}\n")
+    assert main(["run", "--no-progress", "--tasks", str(variant(tmp_path, "lareqa", "de")), "--model",
+                 str(tiny_encoder), "--data-dir", str(FIXTURES), "--out", str(out), "--suite", str(suite),
+                 "--batch-size", "4"]) == 0
+    clean = records_of(out, "lareqa", "de")
+    lines = (out / "predictions/lareqa/de.test.keys.all_words.jsonl").read_text(encoding="utf-8")
+    noisy = [json.loads(x) for x in lines.splitlines()]
+    assert [r["gold"] for r in clean] == [r["gold"] for r in noisy]
+    assert sorted(clean[0]["ranked"]) == sorted(noisy[0]["ranked"])  # same candidate pool
+    assert all(set(r["input"]) == {"query"} for r in noisy)
+    assert all(c["input"]["query"] != n["input"]["query"] for c, n in zip(clean, noisy, strict=True))

@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=_csv(args.langs or ""),
                          data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
+                         cross_pairs=_csv(args.cross_pairs or ""),
                          options=options, adversarial_from=[Path(p) for p in args.adversarial_from or []])
     results = Runner(request).run()
     _print_scores(results)
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="split to evaluate (default: the task's eval split)")
     p.add_argument("--suite", help="perturbation suite name or YAML path (clean is always included)")
     p.add_argument("--resources", help="folder with unimorph/ and muse/ for the perturbation suites")
+    p.add_argument("--cross-pairs", help="pair tasks: also evaluate with text_b taken from these languages "
+                   "(aligned by id; conditions xling.b-<lang>)")
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--limit", type=int, help="first N examples per language (for quick checks)")
     p.add_argument("--label-map", help="MODEL_LABEL=TASK_LABEL,… when label names differ")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.crosspairs import CrossLingualPairs, pair_change
 from harness.data import load_examples
 from harness.errors import XRobustError
 from harness.modeling import ModelCache, RuntimeOptions, is_local, weights_fingerprint
@@ -43,6 +44,7 @@ class RunRequest:
     limit: int | None = None
     revision: str | None = None
     suite: Any = None  # perturbations.Suite or None
+    cross_pairs: list[str] = field(default_factory=list)  # pair tasks: text_b also from these languages
     overwrite: bool = False
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +73,7 @@ def _conditions(request: RunRequest) -> list[Any]:
     conditions: list[Any] = [None]  # None = clean
     if request.suite is not None:
         conditions.extend(request.suite.conditions)
+    conditions.extend(CrossLingualPairs(lang) for lang in request.cross_pairs)
     return conditions
 
 
@@ -204,6 +207,15 @@ class Runner:
                                                        desc=str(unit))
             extra.update(more)
         else:
+            if isinstance(condition, CrossLingualPairs):
+                from perturbations import crosslingual_pairs
+
+                second = load_examples(spec, condition.second_lang, unit.split, data_dir=req.data_dir,
+                                       limit=req.limit)
+                mixed = crosslingual_pairs(examples, second)
+                extra.update(condition_params=condition.to_dict(), condition_signature=condition.signature(),
+                             change=pair_change(examples, mixed))
+                examples, condition = mixed, None
             if condition is not None:
                 from perturbations import perturb_examples
 

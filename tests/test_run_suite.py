@@ -48,3 +48,18 @@ def test_perturb_command_shows_and_exports(tmp_path: Path, shared_data: Path,
     clean = [json.loads(x) for x in (shared_data / "xnli/de.test.jsonl").read_text().splitlines()[:30]]
     assert [r["gold_label"] for r in rows] == [c["gold_label"] for c in clean]
     assert sum(r["sentence1"] != c["sentence1"] for r, c in zip(rows, clean, strict=True)) > 5
+
+
+def test_cross_lingual_pairs_condition(tmp_path: Path, shared_data: Path, tiny_xnli_model: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "--no-progress", "--tasks", "xnli,tatoeba", "--model", str(tiny_xnli_model), "--langs",
+                 "de,en", "--data-dir", str(shared_data), "--limit", "30", "--cross-pairs", "en",
+                 "--out", str(out)]) == 0
+    mixed = read(out / "predictions/xnli/de.test.xling.b-en.jsonl")
+    german = [json.loads(x) for x in (shared_data / "xnli/de.test.jsonl").read_text().splitlines()[:30]]
+    english = [json.loads(x) for x in (shared_data / "xnli/en.test.jsonl").read_text().splitlines()[:30]]
+    assert [r["input"]["text_a"] for r in mixed] == [g["sentence1"] for g in german]
+    assert [r["input"]["text_b"] for r in mixed] == [e["sentence2"] for e in english]
+    assert [r["gold"] for r in mixed] == [g["gold_label"] for g in german]
+    assert not (out / "predictions/xnli/en.test.xling.b-en.jsonl").exists()  # not paired with itself
+    assert not list((out / "predictions/tatoeba").glob("*xling*"))  # pair tasks only

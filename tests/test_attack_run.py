@@ -118,6 +118,11 @@ def test_attack_units_respect_budgets_and_labels(tmp_path: Path, shared_data: Pa
     assert units["adv.rand"]["change"]["model_calls"] == 24  # only the clean inputs are scored
     meta = json.loads((pred / f"{lang}.{split}.adv.greedy.meta.json").read_text())
     assert meta["attack"]["search"] == "greedy" and meta["attack"]["score_calls"] >= 2
+    site = tmp_path / "site"  # the report shows the attack's success rate and the adversarial examples
+    assert main(["report", str(out), "--out", str(site), "--resamples", "200"]) == 0
+    page = (site / f"task-{task}.html").read_text()
+    assert f"{100 * greedy['success_rate']:.1f}%" in page
+    assert "adv.greedy" in (site / "examples.html").read_text()
     assert meta["condition_params"]["attack"]["max_queries"] == 80
 
 

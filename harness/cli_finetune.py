@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     langs.add_argument("--train-lang", help="training language (default: the task's source language)")
     langs.add_argument("--train-langs", help="comma-separated training languages, e.g. en,ko (few-shot)")
     p.add_argument("--train-split", help="training split (default: the task's `splits.train`)")
-    p.add_argument("--train-limit", help="first N examples per language, or LANG=N,… (every stage)")
+    p.add_argument("--train-limit", help="first N examples per language (every stage), or LANG=N,… (target task)")
     p.add_argument("--intermediate", help="TASK[:SPLIT],… trained first, in order (X-STILTs); the head is "
                                           "replaced between stages")
     p.add_argument("--augment", metavar="SUITE", help="add perturbed copies of each training example")

@@ -38,7 +38,7 @@ class FinetuneRequest:
     out: Path
     train_langs: list[str] = field(default_factory=list)  # empty: the task's source language
     train_split: str | None = None  # default: the task's `splits.train`
-    train_limit: str | None = None  # N or LANG=N,… (every stage)
+    train_limit: str | None = None  # N (every stage) or LANG=N,… (target stage)
     intermediate: list[str] = field(default_factory=list)  # TASK[:SPLIT], trained in order before the task
     augment: str | None = None  # perturbation suite (target stage only)
     augment_copies: int = 1

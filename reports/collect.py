@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.scoring import scores_from_store
 from harness.store import RunStore, read_json
 
 
@@ -16,31 +15,21 @@ class Submission:
     run_dir: Path
     meta: dict
     signature: str
-    scores: list[dict]
-    ranked: dict[str, str]
     change: dict[str, dict] = field(default_factory=dict)  # "task/lang/condition" → change stats
 
 
 def load_submission(run_dir: Path) -> Submission:
-    """Scores are recomputed from the stored predictions; results.json is only a fallback."""
+    """Metadata and per-unit change statistics; the scores come from the predictions (harness.analysis)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir)
-    run = store.read_run() or {}
     units = store.complete_units()
-    if units:
-        scores = scores_from_store(store)
-        ranked = {u.task: m.get("ranked_metric") for u, m in units}
-        change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}
-    elif store.results_file.exists():
-        results = read_json(store.results_file, what="results")
-        scores, ranked, change = results.get("scores", []), results.get("ranked_metrics", {}), {}
-        run = run or results
-    else:
+    if not units and not store.results_file.exists():
         raise XRobustError("no predictions and no results.json: not a run directory", file=run_dir)
+    run = store.read_run() or (read_json(store.results_file, what="results") if not units else {})
     meta = run.get("submission", {})
-    return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), scores, ranked,
-                      change)
+    change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}
+    return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change)
 
 
 def unique_names(subs: list[Submission]) -> None:

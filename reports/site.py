@@ -75,12 +75,10 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
         slice_rows += [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
         slice_rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
         render("task.html.j2", f"task-{task}.html", names=analysis.names, **context)
-    pairwise = [m for m in (analysis.pairwise(scope, cond) for scope in ["overall", *board["tasks"]]
-                            for cond in board["conditions"]) if m]
-    scopes = [(scope, cond) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]
-              if analysis.pairwise(scope, cond)]
+    pairwise = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]
+                if (matrix := analysis.pairwise(scope, cond))]
     gains = [row for task in board["tasks"] for row in analysis.gain_robustness(task)]
-    render("pairwise.html.j2", "pairwise.html", matrices=list(zip(scopes, pairwise, strict=True)), gains=gains)
+    render("pairwise.html.j2", "pairwise.html", matrices=pairwise, gains=gains)
     render("examples.html.j2", "examples.html", sections=example_context(analysis, examples_per_section))
     _exports(out, analysis, board, slice_rows, gains)
     return out / "index.html"

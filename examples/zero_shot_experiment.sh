@@ -30,6 +30,7 @@ MAX_STEPS=${MAX_STEPS:-}                          # empty: the task's epochs (ta
 BATCH=${BATCH:-}                                  # empty: the task's batch size
 SEED=${SEED:-1}
 TRAIN_ARGS=${TRAIN_ARGS:-}                        # extra finetune flags, e.g. "--lr 5e-5 --lr-scheduler constant"
+# per-task extra finetune flags: TRAIN_ARGS_<task>, e.g. TRAIN_ARGS_tydiqa="--max-length 256 --max-steps 60"
 LIMIT=${LIMIT:-}                                  # first N eval examples per language (quick passes only)
 XR=(nice -n 10 python -m harness.cli)
 
@@ -60,10 +61,12 @@ for task in $TASKS; do
       robust)   extra=(--augment mixed --augment-copies 1) ;;
       *) echo "unknown variant $variant" >&2; exit 2 ;;
     esac
+    task_args_var="TRAIN_ARGS_$task"
+    read -r -a task_train <<< "${!task_args_var:-}"
     if [ ! -f "$ckpt/xrobust-card.json" ]; then
       echo "== fine-tune $task ($variant)"
       "${XR[@]}" finetune --model "$MODEL" --task "$task" --out "$ckpt" "${train_opts[@]}" \
-        "${extra_train[@]}" "${extra[@]}"
+        "${extra_train[@]}" "${task_train[@]}" "${extra[@]}"
     fi
     run="$OUT/runs/e5-$task-$variant"
     split=()

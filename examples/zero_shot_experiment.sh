@@ -8,7 +8,8 @@
 #        robust    + one perturbed copy of every training example from the `mixed` suite (arXiv 2104.08645)
 #   2. evaluate every checkpoint zero-shot on fi, tr, et, hu, ru, ar, ko, de (where the task has data),
 #      clean and under the typos, inflection and codeswitch suites;
-#   3. render the leaderboard with `xrobust report`.
+#   3. render the leaderboard with `xrobust report`: the per-task runs of one variant share a submission name
+#      ("e5-small baseline", …), so the report treats them as one system with a checkpoint per task.
 #
 # Every checkpoint carries xrobust-card.json (data hash, steps, lr, seed, chain, augmentation, versions) and
 # every run directory results.json with a signature, so a rerun recomputes nothing that is already done.
@@ -73,7 +74,7 @@ for task in $TASKS; do
     [ -n "${EVAL_SPLIT[$task]}" ] && split=(--split "${EVAL_SPLIT[$task]}")
     for suite in $SUITES; do   # clean is part of every run and computed once
       echo "== evaluate $task ($variant) under $suite"
-      "${XR[@]}" run --tasks "$task" --model "$ckpt" --name "e5-$task-$variant" --langs "${LANGS[$task]}" \
+      "${XR[@]}" run --tasks "$task" --model "$ckpt" --name "e5-small $variant" --langs "${LANGS[$task]}" \
         --suite "$suite" --out "$run" "${eval_opts[@]}" "${split[@]}"
     done
     runs+=("$run")

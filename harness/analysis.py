@@ -31,9 +31,13 @@ class SubmissionData:
     units: dict[Unit, tuple[list[dict], dict]]  # unit → (records, meta)
 
 
-def load_submission_data(name: str, run_dir: Path) -> SubmissionData:
-    store = RunStore(run_dir)
-    return SubmissionData(name, {u: (store.read_predictions(u), m) for u, m in store.complete_units()})
+def load_submission_data(name: str, run_dir: Path | list[Path]) -> SubmissionData:
+    """Complete units of one run dir, or of several (per-task runs of one submission; their tasks are disjoint)."""
+    units: dict[Unit, tuple[list[dict], dict]] = {}
+    for directory in run_dir if isinstance(run_dir, list) else [run_dir]:
+        store = RunStore(directory)
+        units.update({u: (store.read_predictions(u), m) for u, m in store.complete_units()})
+    return SubmissionData(name, units)
 
 
 def _seed(*parts: object) -> int:

@@ -16,6 +16,11 @@ class Submission:
     meta: dict
     signature: str
     change: dict[str, dict] = field(default_factory=dict)  # "task/lang/condition" → change stats
+    tasks: set[str] = field(default_factory=set)
+    run_dirs: list[Path] = field(default_factory=list)  # several when per-task runs were merged
+
+    def __post_init__(self) -> None:
+        self.run_dirs = self.run_dirs or [self.run_dir]
 
 
 def load_submission(run_dir: Path) -> Submission:
@@ -29,7 +34,29 @@ def load_submission(run_dir: Path) -> Submission:
     run = store.read_run() or (read_json(store.results_file, what="results") if not units else {})
     meta = run.get("submission", {})
     change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}
-    return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change)
+    tasks = {u.task for u, _ in units} or {r.get("task") for r in run.get("scores", [])}
+    return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change,
+                      tasks={t for t in tasks if t})
+
+
+def merge_per_task(subs: list[Submission]) -> list[Submission]:
+    """Run dirs that carry the same submission name and cover disjoint tasks are one submission — one system
+    with a checkpoint per task, as XTREME submissions are. Same-name runs that share a task stay separate."""
+    groups: dict[str, list[Submission]] = {}
+    for sub in subs:
+        groups.setdefault(sub.name, []).append(sub)
+    merged: list[Submission] = []
+    for name, group in groups.items():
+        total = sum(len(s.tasks) for s in group)
+        if len(group) == 1 or len(set().union(*(s.tasks for s in group))) != total:
+            merged += group
+            continue
+        models = "; ".join(f"{'+'.join(sorted(s.tasks))}: {s.meta.get('model', '')}" for s in group)
+        merged.append(Submission(
+            name, group[0].run_dir, {**group[0].meta, "model": models}, " ; ".join(s.signature for s in group),
+            {k: v for s in group for k, v in s.change.items()}, set().union(*(s.tasks for s in group)),
+            [s.run_dir for s in group]))
+    return merged
 
 
 def unique_names(subs: list[Submission]) -> None:

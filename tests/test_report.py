@@ -103,3 +103,37 @@ def test_site_in_headless_browser(site: Path, tmp_path: Path) -> None:
     subprocess.run([browser, *flags, "--window-size=1400,1000", f"--screenshot={shot}",
                     (site / "index.html").resolve().as_uri()], capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 20_000
+
+
+def test_per_task_runs_of_one_name_are_one_submission(two_runs: list[Path], tmp_path: Path,
+                                                      tiny_tokenizer_dir: Path, shared_data: Path) -> None:
+    """A system fine-tuned per task (one checkpoint per task, XTREME-style) is one submission when its run dirs
+    carry the same name and cover disjoint tasks; same-name runs that overlap stay apart."""
+    per_task = []
+    for seed, task in ((3, "xnli"), (4, "tatoeba")):
+        model = make_tiny_model(tmp_path / f"m-{task}", tiny_tokenizer_dir, "AutoModelForSequenceClassification",
+                                seed=seed, id2label=dict(enumerate(LABELS)),
+                                label2id={v: k for k, v in enumerate(LABELS)})
+        out = tmp_path / f"per-task-{task}"
+        assert main(["run", "--no-progress", "--tasks", task, "--model", str(model), "--name", "per-task system",
+                     "--langs", "de,tr,ar", "--data-dir", str(shared_data), "--limit", "60", "--out", str(out)]) == 0
+        per_task.append(out)
+    site = tmp_path / "site"
+    assert main(["report", str(two_runs[0]), *map(str, per_task), "--out", str(site), "--resamples", "200"]) == 0
+    board = json.loads((site / "leaderboard.json").read_text())
+    overall = {r["submission"]: r["value"] for r in board if r["scope"] == "overall" and r["condition"] == "clean"}
+    assert set(overall) == {"baseline", "per-task system"} and overall["per-task system"] is not None
+    task_scores = {r["scope"]: r["value"] for r in board
+                   if r["submission"] == "per-task system" and r["condition"] == "clean" and r["scope"] != "overall"}
+    for run in per_task:
+        stored = json.loads((run / "results.json").read_text())
+        (task, value), = ((t["task"], t["value"]) for t in stored["task_averages"]
+                          if t["condition"] == "clean" and t["metric"] == stored["ranked_metrics"][t["task"]])
+        assert task_scores[task] == pytest.approx(value, abs=0.01)
+    index = (site / "index.html").read_text()
+    assert "xnli: " in index and "tatoeba: " in index  # both checkpoints are listed
+
+    site2 = tmp_path / "site2"
+    assert main(["report", str(per_task[0]), str(per_task[0]), "--out", str(site2), "--resamples", "200"]) == 0
+    names = {r["submission"] for r in json.loads((site2 / "leaderboard.json").read_text())}
+    assert names == {"per-task system", "per-task system (2)"}

@@ -16,20 +16,22 @@ from tests.conftest import make_tiny_model
 LABELS = ["entailment", "neutral", "contradiction"]
 
 
+def tiny_run(root: Path, tokenizer_dir: Path, data: Path, *, seed: int, name: str, tasks: str) -> Path:
+    """Evaluate a tiny random classifier (``seed``) on ``tasks`` in de/tr/ar; the model is deleted afterwards."""
+    model = make_tiny_model(root / f"model-{seed}-{tasks}", tokenizer_dir, "AutoModelForSequenceClassification",
+                            seed=seed, id2label=dict(enumerate(LABELS)), label2id={v: k for k, v in enumerate(LABELS)})
+    out = root / f"run-{seed}-{tasks}"
+    assert main(["run", "--no-progress", "--tasks", tasks, "--model", str(model), "--name", name,
+                 "--langs", "de,tr,ar", "--data-dir", str(data), "--limit", "60", "--out", str(out)]) == 0
+    shutil.rmtree(model)  # the report must not need the model
+    return out
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path, shared_data: Path) -> list[Path]:
     root = tmp_path_factory.mktemp("report-runs")
-    runs = []
-    for seed, name in ((1, "baseline"), (2, "<script>alert('x')</script> & co")):
-        model = make_tiny_model(root / f"model{seed}", tiny_tokenizer_dir, "AutoModelForSequenceClassification",
-                                seed=seed, id2label=dict(enumerate(LABELS)),
-                                label2id={v: k for k, v in enumerate(LABELS)})
-        out = root / f"run{seed}"
-        assert main(["run", "--no-progress", "--tasks", "xnli,tatoeba", "--model", str(model), "--name", name,
-                     "--langs", "de,tr,ar", "--data-dir", str(shared_data), "--limit", "60", "--out", str(out)]) == 0
-        shutil.rmtree(model)  # the report must not need the model
-        runs.append(out)
-    return runs
+    return [tiny_run(root, tiny_tokenizer_dir, shared_data, seed=seed, name=name, tasks="xnli,tatoeba")
+            for seed, name in ((1, "baseline"), (2, "<script>alert('x')</script> & co"))]
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +111,8 @@ def test_per_task_runs_of_one_name_are_one_submission(two_runs: list[Path], tmp_
                                                       tiny_tokenizer_dir: Path, shared_data: Path) -> None:
     """A system fine-tuned per task (one checkpoint per task, XTREME-style) is one submission when its run dirs
     carry the same name and cover disjoint tasks; same-name runs that overlap stay apart."""
-    per_task = []
-    for seed, task in ((3, "xnli"), (4, "tatoeba")):
-        model = make_tiny_model(tmp_path / f"m-{task}", tiny_tokenizer_dir, "AutoModelForSequenceClassification",
-                                seed=seed, id2label=dict(enumerate(LABELS)),
-                                label2id={v: k for k, v in enumerate(LABELS)})
-        out = tmp_path / f"per-task-{task}"
-        assert main(["run", "--no-progress", "--tasks", task, "--model", str(model), "--name", "per-task system",
-                     "--langs", "de,tr,ar", "--data-dir", str(shared_data), "--limit", "60", "--out", str(out)]) == 0
-        per_task.append(out)
+    per_task = [tiny_run(tmp_path, tiny_tokenizer_dir, shared_data, seed=seed, name="per-task system", tasks=task)
+                for seed, task in ((3, "xnli"), (4, "tatoeba"))]
     site = tmp_path / "site"
     assert main(["report", str(two_runs[0]), *map(str, per_task), "--out", str(site), "--resamples", "200"]) == 0
     board = json.loads((site / "leaderboard.json").read_text())

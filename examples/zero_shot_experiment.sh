@@ -8,7 +8,7 @@
 #        robust    + one perturbed copy of every training example from the `mixed` suite (arXiv 2104.08645)
 #   2. evaluate every checkpoint zero-shot on fi, tr, et, hu, ru, ar, ko, de (where the task has data),
 #      clean and under the typos, inflection and codeswitch suites;
-#   3. render the leaderboard with `xrobust report`: the per-task runs of one variant share a submission name
+#   3. render the leaderboard with `xrobust report` (and its tables as markdown, examples/zero_shot_table.py): the per-task runs of one variant share a submission name
 #      ("e5-small baseline", …), so the report treats them as one system with a checkpoint per task.
 #
 # Every checkpoint carries xrobust-card.json (data hash, steps, lr, seed, chain, augmentation, versions) and
@@ -37,7 +37,8 @@ XR=(nice -n 10 python -m harness.cli)
 
 # Zero-shot languages per task: the requested set, restricted to what the task covers AND has labelled
 # data for in $DATA (TyDiQA-GoldP offline: only the ko/sw TRAIN samples are labelled; XCOPA has no fi/hu/ru/ar/ko/de).
-declare -A LANGS=([udpos]=fi,tr,et,hu,ru,ar,ko,de [panx]=fi,tr,et,hu,ru,ar,ko,de [tydiqa]=ko [xcopa]=et,tr)
+# English (the training language) is scored too, as the reference the zero-shot drop is measured from.
+declare -A LANGS=([udpos]=en,fi,tr,et,hu,ru,ar,ko,de [panx]=en,fi,tr,et,hu,ru,ar,ko,de [tydiqa]=ko [xcopa]=en,et,tr)
 declare -A EVAL_SPLIT=([udpos]= [panx]= [tydiqa]=train [xcopa]=)
 # Intermediate task per target (English data): PAN-X <-> UD-POS, English MLQA dev -> TyDiQA, English XNLI
 # dev (the only English NLI data offline) -> XCOPA.
@@ -82,4 +83,5 @@ for task in $TASKS; do
 done
 
 "${XR[@]}" report "${runs[@]}" --out "$OUT/site" --title "Zero-shot transfer of e5-small under perturbations"
-echo "leaderboard: $OUT/site/index.html"
+python examples/zero_shot_table.py "$OUT" > "$OUT/results.md"   # the tables with CIs, as markdown
+echo "leaderboard: $OUT/site/index.html; tables: $OUT/results.md"

@@ -82,6 +82,6 @@ for task in $TASKS; do
   done
 done
 
-"${XR[@]}" report "${runs[@]}" --out "$OUT/site" --title "Zero-shot transfer of e5-small under perturbations"
+"${XR[@]}" report "${runs[@]}" --out "$OUT/site" --resamples 10000 --title "Zero-shot transfer of e5-small under perturbations"
 python examples/zero_shot_table.py "$OUT" > "$OUT/results.md"   # the tables with CIs, as markdown
 echo "leaderboard: $OUT/site/index.html; tables: $OUT/results.md"

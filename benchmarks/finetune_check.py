@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 REFERENCE = {"en": 92.9, "fi": 80.3, "tr": 77.6, "ru": 87.9}
 STEPS, BATCH, LR, MAX_LEN, SEED = 120, 32, 5e-5, 128, 1
 

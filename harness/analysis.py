@@ -31,10 +31,10 @@ class SubmissionData:
     units: dict[Unit, tuple[list[dict], dict]]  # unit → (records, meta)
 
 
-def load_submission_data(name: str, run_dir: Path | list[Path]) -> SubmissionData:
-    """Complete units of one run dir, or of several (per-task runs of one submission; their tasks are disjoint)."""
+def load_submission_data(name: str, run_dirs: list[Path]) -> SubmissionData:
+    """Complete units of a submission's run dirs (several when per-task runs were merged; tasks disjoint)."""
     units: dict[Unit, tuple[list[dict], dict]] = {}
-    for directory in run_dir if isinstance(run_dir, list) else [run_dir]:
+    for directory in run_dirs:
         store = RunStore(directory)
         units.update({u: (store.read_predictions(u), m) for u, m in store.complete_units()})
     return SubmissionData(name, units)

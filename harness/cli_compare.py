@@ -21,7 +21,7 @@ def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: s
         names.append(meta.get("name") or run.name)
     if names[0] == names[1]:
         names = [f"A: {names[0]}", f"B: {names[1]}"]
-    data = [load_submission_data(n, r) for n, r in zip(names, (run_a, run_b), strict=True)]
+    data = [load_submission_data(n, [r]) for n, r in zip(names, (run_a, run_b), strict=True)]
     analysis = Analysis(data, baseline=names[0], alpha=alpha, n_resamples=n_resamples, correction="none")
     rows = []
     for task in analysis.tasks():

@@ -15,6 +15,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.modeling import RuntimeOptions
 from harness.runner import Runner, RunRequest
@@ -107,20 +108,14 @@ def pos_part(e5: Path, data_dir: Path | None, cache: Path, *, progress: bool
     ]
 
 
-def _suite():
-    from perturbations import load_suite
-
-    return load_suite(DEMO_SUITE, resources_dir=None)
-
-
-def _evaluate(task: TaskSpec, sub: Submission, out: Path, *, data_dir: Path, langs: list[str] | None,
+def _evaluate(task: TaskSpec, sub: Submission, out: Path, *, suite: Any, data_dir: Path, langs: list[str] | None,
               limit: int | None, options: RuntimeOptions) -> Path:
+    """Clean and every condition of the demo suite (one run; clean is part of it) into ``out/runs/<slug>``."""
     run_dir = out / "runs" / sub.slug
-    for suite in [None, _suite()]:
-        request = RunRequest(tasks=[task], model=str(sub.model), out=run_dir, name=sub.name, data_dir=data_dir,
-                             langs=langs, limit=limit, suite=suite, options=options,
-                             metadata={"description": sub.description})
-        Runner(request).run()
+    request = RunRequest(tasks=[task], model=str(sub.model), out=run_dir, name=sub.name, data_dir=data_dir,
+                         langs=langs, limit=limit, suite=suite, options=options,
+                         metadata={"description": sub.description})
+    Runner(request).run()
     return run_dir
 
 
@@ -131,12 +126,14 @@ def run_demo(out: Path, *, data_dir: Path | None = None, progress: bool = True) 
     mini-benchmark (so every submission covers every task and the overall leaderboard is defined). Without it:
     the untuned encoder against its 4-layer cut on the retrieval mini-benchmark only."""
     from harness.offline_e5 import default_cache_dir, ensure_checkpoint
+    from perturbations import load_suite
     from reports import build_site
 
     e5 = ensure_checkpoint()
     cache = default_cache_dir().parent
     options = RuntimeOptions(batch_size=32, progress=progress)
     retrieval = load_task(DEMO_DATA / "demo_tatoeba.yaml")
+    suite = load_suite(DEMO_SUITE, resources_dir=None)
     pos_task, subs = pos_part(e5, data_dir, cache, progress=progress)
     if not subs:
         small = truncated_encoder(e5, cache / "offline-e5-4layers", layers=4)
@@ -146,9 +143,9 @@ def run_demo(out: Path, *, data_dir: Path | None = None, progress: bool = True) 
                            "the same encoder cut to its first 4 layers")]
     run_dirs = []
     for sub in subs:
-        run_dir = _evaluate(retrieval, sub, out, data_dir=DEMO_DATA, langs=None, limit=None, options=options)
+        run_dir = _evaluate(retrieval, sub, out, suite=suite, data_dir=DEMO_DATA, langs=None, limit=None, options=options)
         if pos_task is not None and data_dir is not None:
-            _evaluate(pos_task, sub, out, data_dir=data_dir, langs=POS_LANGS, limit=POS_EVAL_LIMIT,
+            _evaluate(pos_task, sub, out, suite=suite, data_dir=data_dir, langs=POS_LANGS, limit=POS_EVAL_LIMIT,
                       options=options)
         run_dirs.append(run_dir)
     title = ("xrobust demo: e5-small fine-tuned on English UD-POS, plain vs robust — zero-shot UD-POS and retrieval"

@@ -23,11 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.attack import run_attack  # noqa: E402
-from harness.data import load_examples  # noqa: E402
-from harness.modeling import ModelCache, RuntimeOptions  # noqa: E402
-from harness.predictors import get_predictor  # noqa: E402
-from harness.taskspec import resolve_task  # noqa: E402
+from harness.attack.search import run_attack  # noqa: E402
+from harness.data.examples import load_examples  # noqa: E402
+from harness.models.loading import ModelCache, RuntimeOptions  # noqa: E402
+from harness.models.predictors import get_predictor  # noqa: E402
+from harness.spec.taskspec import resolve_task  # noqa: E402
 from perturbations import load_suite  # noqa: E402
 from perturbations.candidates import CandidateGenerator  # noqa: E402
 

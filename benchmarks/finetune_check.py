@@ -34,13 +34,13 @@ def _rows(path: Path) -> list[dict]:
 def harness_scores(model: Path, data: Path, out: Path) -> dict[str, float]:
     ckpt = out / "xrobust-udpos"
     if not (ckpt / "xrobust-card.json").is_file():
-        subprocess.run([sys.executable, "-m", "harness.cli", "finetune", "--model", str(model), "--task", "udpos",
+        subprocess.run([sys.executable, "-m", "harness.cli.main", "finetune", "--model", str(model), "--task", "udpos",
                         "--data-dir", str(data), "--out", str(ckpt), "--max-steps", str(STEPS), "--batch-size",
                         str(BATCH), "--lr", str(LR), "--lr-scheduler", "constant", "--warmup-ratio", "0",
                         "--weight-decay", "0.01", "--max-grad-norm", "0", "--seed", str(SEED), "--no-progress",
                         "--overwrite"], check=True)
     run = out / "xrobust-run"
-    subprocess.run([sys.executable, "-m", "harness.cli", "run", "--tasks", "udpos", "--model", str(ckpt),
+    subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "--tasks", "udpos", "--model", str(ckpt),
                     "--langs", ",".join(REFERENCE), "--data-dir", str(data), "--out", str(run), "--no-progress"],
                    check=True, stdout=subprocess.DEVNULL)
     scores = json.loads((run / "results.json").read_text())["scores"]
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--plain-loop", action="store_true", help="also run the independent loop written here")
     args = parser.parse_args()
     if args.model is None:
-        from harness.offline_e5 import ensure_checkpoint
+        from harness.models.offline_e5 import ensure_checkpoint
 
         args.model = ensure_checkpoint()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Benchmark: paired bootstrap, 10,000 resamples x 100,000 examples x 10 submissions (binary correctness).
 
 Compares a plain numpy index-gather loop (one resample per iteration) with the grouped multinomial engine
-of :func:`harness.stats.paired_bootstrap`, and times ``scipy.stats.bootstrap`` on a smaller paired problem.
+of :func:`harness.stats.bootstrap.paired_bootstrap`, and times ``scipy.stats.bootstrap`` on a smaller paired problem.
 
     python benchmarks/stats.py            # plain loop timed on --plain-resamples and extrapolated
     python benchmarks/stats.py --full     # plain loop over all resamples (slow, exact CI comparison)
@@ -20,8 +20,8 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.stats import ACCURACY, paired_bootstrap  # noqa: E402
-from harness.stats_engine import group_rows, stack_stats  # noqa: E402
+from harness.stats.bootstrap import ACCURACY, paired_bootstrap  # noqa: E402
+from harness.stats.engine import group_rows, stack_stats  # noqa: E402
 
 
 def make_stats(n: int, m: int, seed: int = 0) -> list[np.ndarray]:

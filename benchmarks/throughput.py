@@ -31,13 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.batching import collate, length_sorted_batches  # noqa: E402
-from harness.data import load_examples  # noqa: E402
-from harness.modeling import HEADS, ModelCache, RuntimeOptions  # noqa: E402
-from harness.predictors import get_predictor  # noqa: E402
-from harness.predictors.choice import choice_pairs  # noqa: E402
-from harness.predictors.qa import clip_questions, encode_windows  # noqa: E402
-from harness.taskspec import TaskSpec, resolve_task  # noqa: E402
+from harness.data.examples import load_examples  # noqa: E402
+from harness.models.batching import collate, length_sorted_batches  # noqa: E402
+from harness.models.loading import HEADS, ModelCache, RuntimeOptions  # noqa: E402
+from harness.models.predictors import get_predictor  # noqa: E402
+from harness.models.predictors.choice import choice_pairs  # noqa: E402
+from harness.models.predictors.qa import clip_questions, encode_windows  # noqa: E402
+from harness.spec.taskspec import TaskSpec, resolve_task  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LANGS = {"xnli": ["en", "de", "ru", "tr", "ar", "sw"], "udpos": ["en", "de", "ru", "ko", "ar", "fi"],
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         base = Path(args.model)
     else:
-        from harness.offline_e5 import ensure_checkpoint
+        from harness.models.offline_e5 import ensure_checkpoint
 
         base = ensure_checkpoint()
     with tempfile.TemporaryDirectory(prefix="xrobust-throughput-") as tmp:

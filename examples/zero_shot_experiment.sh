@@ -33,7 +33,7 @@ SEED=${SEED:-1}
 TRAIN_ARGS=${TRAIN_ARGS:-}                        # extra finetune flags, e.g. "--lr 5e-5 --lr-scheduler constant"
 # per-task extra finetune flags: TRAIN_ARGS_<task>, e.g. TRAIN_ARGS_tydiqa="--max-length 256 --max-steps 60"
 LIMIT=${LIMIT:-}                                  # first N eval examples per language (quick passes only)
-XR=(nice -n 10 python -m harness.cli)
+XR=(nice -n 10 python -m harness.cli.main)
 
 # Zero-shot languages per task: the requested set, restricted to what the task covers AND has labelled
 # data for in $DATA (TyDiQA-GoldP offline: only the ko/sw TRAIN samples are labelled; XCOPA has no fi/hu/ru/ar/ko/de).

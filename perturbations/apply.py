@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import XRobustError
 from perturbations.base import Perturbation, Tally
+from perturbations.errors import PerturbationError
 from perturbations.seeding import example_rng
 from perturbations.stats import ChangeStats, StatsAccumulator, text_change, tokens_change
 from perturbations.suite import Condition
@@ -34,14 +34,14 @@ Steps = list[tuple[int, Perturbation, Tally]]
 
 def _check_call(task_type: str, fields: list[str], condition: Condition, variant: int) -> None:
     if task_type not in TASK_TYPES:
-        raise XRobustError(f"unknown task type {task_type!r} (known: {', '.join(TASK_TYPES)})", field="task_type")
+        raise PerturbationError(f"unknown task type {task_type!r} (known: {', '.join(TASK_TYPES)})", field="task_type")
     if not fields:
-        raise XRobustError("no perturbable fields given", field="perturb_fields")
+        raise PerturbationError("no perturbable fields given", field="perturb_fields")
     bad = [f for f in fields if f in NEVER_PERTURBED]
     if bad:
-        raise XRobustError(f"field(s) {bad} carry labels or ids and cannot be perturbed", field="perturb_fields")
+        raise PerturbationError(f"field(s) {bad} carry labels or ids and cannot be perturbed", field="perturb_fields")
     if not 0 <= variant < condition.variants:
-        raise XRobustError(f"variant {variant} out of range: condition {condition.name!r} has "
+        raise PerturbationError(f"variant {variant} out of range: condition {condition.name!r} has "
                            f"{condition.variants} variant(s)", field="variant")
 
 
@@ -66,12 +66,12 @@ def _protected(context: str, answers: dict[str, Any], ex_id: str) -> list[tuple[
     spans = []
     texts, starts = answers.get("text", []), answers.get("answer_start", [])
     if len(texts) != len(starts):
-        raise XRobustError(f"example {ex_id!r}: answers.text and answers.answer_start differ in length",
+        raise PerturbationError(f"example {ex_id!r}: answers.text and answers.answer_start differ in length",
                            field="answers")
     for text, start in zip(texts, starts, strict=True):
         end = start + len(text)
         if context[start:end] != text:
-            raise XRobustError(f"example {ex_id!r}: answer {text!r} is not at offset {start} of the context",
+            raise PerturbationError(f"example {ex_id!r}: answer {text!r} is not at offset {start} of the context",
                                field="answers")
         while start > 0 and WORD_RE.match(context[start - 1]):
             start -= 1
@@ -135,7 +135,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
                      condition: Condition, variant: int = 0, strict: bool = True) -> tuple[list[dict], ChangeStats]:
     """Perturbed copies of ``examples`` (new dicts, same ids, other fields untouched) and change stats.
 
-    Raises :class:`XRobustError` if the condition does not claim ``lang`` (check
+    Raises :class:`PerturbationError` if the condition does not claim ``lang`` (check
     ``condition.claims(lang)`` first), for unknown task types or missing fields, and (``strict``) if
     nothing changed although the condition claims ``lang``: always when no unit was eligible, and when
     at least ``MIN_EXPECTED_EDITS`` edits were expected. Pass whole evaluation sets (or decent chunks).
@@ -144,7 +144,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
     if not examples:
         return [], ChangeStats(steps=[])
     if not condition.claims(lang):
-        raise XRobustError(f"condition {condition.suite}/{condition.name} does not claim language {lang!r} "
+        raise PerturbationError(f"condition {condition.suite}/{condition.name} does not claim language {lang!r} "
                            f"(claims: {', '.join(sorted(condition.languages))})", field="lang")
     steps: Steps = [(i, s, Tally()) for i, s in enumerate(condition.steps) if s.claims(lang)]
     for _, step, _ in steps:
@@ -155,7 +155,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
     for example in examples:
         ex_id = example.get("id")
         if not isinstance(ex_id, str):
-            raise XRobustError(f"every example needs a string id, got {ex_id!r}", field="id")
+            raise PerturbationError(f"every example needs a string id, got {ex_id!r}", field="id")
         new = dict(example)
         parts = []
         changed = False
@@ -176,7 +176,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
                                  for k, v in enumerate(value)]
                     parts += [text_change(a, b) for a, b in zip(value, new[name], strict=True)]
             else:
-                raise XRobustError(f"example {ex_id!r}: field {name!r} is missing or not text / a list of "
+                raise PerturbationError(f"example {ex_id!r}: field {name!r} is missing or not text / a list of "
                                    "strings", field=name)
             changed = changed or new[name] != value
         acc.add_example(parts, changed)
@@ -186,7 +186,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
         eligible = sum(t.eligible for _, _, t in steps)
         expected = sum(t.expected for _, _, t in steps)
         if eligible == 0 or expected >= MIN_EXPECTED_EDITS:
-            raise XRobustError(
+            raise PerturbationError(
                 f"condition {condition.suite}/{condition.name} claims language {lang!r} but changed nothing in "
                 f"{len(examples)} examples (fields {fields}; {eligible} eligible units, {expected:.1f} edits "
                 "expected)", field="lang")

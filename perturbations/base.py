@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.errors import XRobustError
+from perturbations.errors import PerturbationError
 from perturbations.params import BaseParams, ParamError, params_to_dict
 from perturbations.text import WORD_SPLIT
 
@@ -101,7 +101,7 @@ class Perturbation:
 
     def _check_claimed(self, lang: str) -> None:
         if lang not in self.languages:
-            raise XRobustError(f"{self.name} does not claim language {lang!r} (claims: "
+            raise PerturbationError(f"{self.name} does not claim language {lang!r} (claims: "
                                f"{', '.join(sorted(self.languages))})", field="lang")
 
     def claims(self, lang: str) -> bool:

@@ -1,6 +1,6 @@
 """Candidate edits for model-guided attacks: every replacement a perturbation family could make of each word.
 
-Where a random condition draws one edit per selected word, an attack (``harness.attack``) needs the whole
+Where a random condition draws one edit per selected word, an attack (``harness.attack.search``) needs the whole
 menu: other inflections of the word's lemma (Morpheus, arXiv 2005.04364), its dictionary translations
 (code-mixing attacks, arXiv 2103.09593), its keyboard typos … Each family enumerates them with its
 ``candidates`` method, from the same tables and under the same eligibility rules as its random edits:

@@ -13,7 +13,7 @@ Format (``perturbations/suites/<name>.yaml``)::
           - keyboard: {rate: 0.1, unit: word, languages: [de, fi]}
 
 An *adversarial* condition adds an ``attack`` block; its steps then only name the candidate
-generators (families and their parameters; ``rate`` is ignored) and ``harness.attack`` searches them
+generators (families and their parameters; ``rate`` is ignored) and ``harness.attack.search`` searches them
 with the model under test (``variants`` must stay 1)::
 
       greedy:
@@ -37,8 +37,8 @@ from typing import Any
 
 import yaml
 
-from harness.errors import XRobustError
 from perturbations.base import REGISTRY, Perturbation, WordPerturbation
+from perturbations.errors import PerturbationError
 from perturbations.params import ParamError, params_to_dict, parse_params
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
@@ -145,7 +145,7 @@ class Suite:
         for cond in self.conditions:
             if cond.name == name:
                 return cond
-        raise XRobustError(f"no condition {name!r} in suite {self.name!r} (have: "
+        raise PerturbationError(f"no condition {name!r} in suite {self.name!r} (have: "
                            f"{', '.join(c.name for c in self.conditions)})", file=self.path, field="conditions")
 
     def claims(self, lang: str) -> bool:
@@ -169,38 +169,38 @@ def suite_path(name_or_path: str | Path) -> Path:
     if text.endswith((".yaml", ".yml")) or "/" in text or os.sep in text:
         path = Path(text).expanduser()
         if not path.is_file():
-            raise XRobustError("suite file not found", file=path, field="suite")
+            raise PerturbationError("suite file not found", file=path, field="suite")
         return path
     path = SUITES_DIR / f"{text}.yaml"
     if not path.is_file():
-        raise XRobustError(f"unknown suite {text!r} (shipped: {', '.join(list_suites())})", field="suite")
+        raise PerturbationError(f"unknown suite {text!r} (shipped: {', '.join(list_suites())})", field="suite")
     return path
 
 
 def _mapping(value: Any, path: Path, field: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise XRobustError(f"expected a mapping, got {type(value).__name__}", file=path, field=field)
+        raise PerturbationError(f"expected a mapping, got {type(value).__name__}", file=path, field=field)
     for key in value:
         if key not in allowed:
-            raise XRobustError(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", file=path,
+            raise PerturbationError(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", file=path,
                                field=f"{field}.{key}" if field else str(key))
     return value
 
 
 def _step(raw: Any, path: Path, field: str, resources: Path | None) -> Perturbation:
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise XRobustError("a step is a mapping with one key, the perturbation name: {name: {params}}",
+        raise PerturbationError("a step is a mapping with one key, the perturbation name: {name: {params}}",
                            file=path, field=field)
     (name, params), = raw.items()
     cls = REGISTRY.get(name)
     if cls is None:
-        raise XRobustError(f"unknown perturbation {name!r} (known: {', '.join(sorted(REGISTRY))})",
+        raise PerturbationError(f"unknown perturbation {name!r} (known: {', '.join(sorted(REGISTRY))})",
                            file=path, field=field)
     try:
         return cls(parse_params(cls.Params, params, cls.units), resources_dir=resources)
     except ParamError as err:
         where = f"{field}.{name}" + (f".{err.field}" if err.field else "")
-        raise XRobustError(err.message, file=path, field=where) from None
+        raise PerturbationError(err.message, file=path, field=where) from None
 
 
 def _attack(raw: Any, path: Path, field: str, steps: tuple[Perturbation, ...], variants: int) -> AttackParams:
@@ -209,12 +209,12 @@ def _attack(raw: Any, path: Path, field: str, steps: tuple[Perturbation, ...], v
         params.check()
     except ParamError as err:
         where = f"{field}.attack" + (f".{err.field}" if err.field else "")
-        raise XRobustError(err.message, file=path, field=where) from None
+        raise PerturbationError(err.message, file=path, field=where) from None
     if variants != 1:
-        raise XRobustError("an attack is deterministic: variants must be 1", file=path, field=f"{field}.variants")
+        raise PerturbationError("an attack is deterministic: variants must be 1", file=path, field=f"{field}.variants")
     for i, step in enumerate(steps):
         if not isinstance(step, WordPerturbation) or step.params.unit != "word":
-            raise XRobustError(f"attack candidates are word edits: {step.name} with unit {step.params.unit!r} "
+            raise PerturbationError(f"attack candidates are word edits: {step.name} with unit {step.params.unit!r} "
                                "cannot be searched (use unit: word)", file=path, field=f"{field}.steps[{i}]")
     return params
 
@@ -223,7 +223,7 @@ def load_suite(name_or_path: str | Path, *, resources_dir: str | Path | None = N
     """Load ``perturbations/suites/<name>.yaml`` (or a YAML path), validating every field.
 
     ``resources_dir`` holds ``unimorph/`` and ``muse/``; when None, ``$XROBUST_RESOURCES`` is used.
-    Raises :class:`XRobustError` naming the file and field for any problem.
+    Raises :class:`PerturbationError` naming the file and field for any problem.
     """
     path = suite_path(name_or_path)
     env = os.environ.get("XROBUST_RESOURCES")
@@ -231,33 +231,33 @@ def load_suite(name_or_path: str | Path, *, resources_dir: str | Path | None = N
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise XRobustError(f"invalid YAML: {err}", file=path) from None
+        raise PerturbationError(f"invalid YAML: {err}", file=path) from None
     top = _mapping(raw, path, "", {"name", "description", "seed", "conditions"})
     seed = top.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise XRobustError(f"seed must be an integer, got {seed!r}", file=path, field="seed")
+        raise PerturbationError(f"seed must be an integer, got {seed!r}", file=path, field="seed")
     name = str(top.get("name") or path.stem)
     conds_raw = top.get("conditions")
     if not isinstance(conds_raw, dict) or not conds_raw:
-        raise XRobustError("conditions must be a non-empty mapping of name -> condition", file=path,
+        raise PerturbationError("conditions must be a non-empty mapping of name -> condition", file=path,
                            field="conditions")
     conditions = []
     for cname, body in conds_raw.items():
         field = f"conditions.{cname}"
         if not isinstance(cname, str) or not NAME_RE.fullmatch(cname) or cname == "clean":
-            raise XRobustError(f"bad condition name {cname!r} (use [a-z0-9_-], not 'clean')", file=path,
+            raise PerturbationError(f"bad condition name {cname!r} (use [a-z0-9_-], not 'clean')", file=path,
                                field=field)
         body = _mapping(body, path, field, {"steps", "variants", "description", "seed", "attack"})
         cond_seed = body.get("seed", condition_seed(seed, cname))
         if isinstance(cond_seed, bool) or not isinstance(cond_seed, int):
-            raise XRobustError(f"seed must be an integer, got {cond_seed!r}", file=path, field=f"{field}.seed")
+            raise PerturbationError(f"seed must be an integer, got {cond_seed!r}", file=path, field=f"{field}.seed")
         variants = body.get("variants", 1)
         if isinstance(variants, bool) or not isinstance(variants, int) or variants < 1:
-            raise XRobustError(f"variants must be an integer >= 1, got {variants!r}", file=path,
+            raise PerturbationError(f"variants must be an integer >= 1, got {variants!r}", file=path,
                                field=f"{field}.variants")
         steps_raw = body.get("steps")
         if not isinstance(steps_raw, list) or not steps_raw:
-            raise XRobustError("steps must be a non-empty list", file=path, field=f"{field}.steps")
+            raise PerturbationError("steps must be a non-empty list", file=path, field=f"{field}.steps")
         steps = tuple(_step(s, path, f"{field}.steps[{i}]", resources) for i, s in enumerate(steps_raw))
         attack = _attack(body["attack"], path, field, steps, variants) if "attack" in body else None
         conditions.append(Condition(name=cname, suite=name, seed=cond_seed, steps=steps, variants=variants,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.store import RunStore, read_json
+from harness.run.store import RunStore, read_json
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Submission:
 
 
 def load_submission(run_dir: Path) -> Submission:
-    """Metadata and per-unit change statistics; the scores come from the predictions (harness.analysis)."""
+    """Metadata and per-unit change statistics; the scores come from the predictions (harness.stats.analysis)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir)

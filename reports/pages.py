@@ -8,9 +8,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from harness.analysis import Analysis, _ci, _r
-from harness.slices import Bucket
-from harness.stats_engine import bootstrap_values
+from harness.spec.slices import Bucket
+from harness.stats.analysis import Analysis, _ci, _r
+from harness.stats.engine import bootstrap_values
 from reports.svg import heat, interval_chart
 
 

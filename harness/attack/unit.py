@@ -1,0 +1,62 @@
+"""Adversarial units of a run: an attack condition searched with the model under test, or another submission's
+stored adversarial inputs replayed on it (:mod:`harness.attack.transfer`).
+
+The unit's records are ordinary prediction records of the adversarial inputs (so scores, statistics, the
+report and its example browser treat the unit like any condition), each with an ``attack`` entry (the edits
+and the texts scored). The unit meta gets ``change`` (the random conditions' change statistics, which the
+report's drop table shows, plus ``success_rate``, ``mean_edited_words``, ``model_calls``, …) and ``attack``
+(the search parameters, timing and counts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from harness.attack.search import run_attack
+from harness.attack.stats import change_stats, success_stats
+from harness.attack.transfer import TransferSource, transfer_unit
+from harness.run.store import Unit
+from perturbations.candidates import CandidateGenerator
+from perturbations.params import params_to_dict
+from perturbations.suite import Condition
+
+
+def adversarial_unit(predictor: Any, examples: list[dict], unit: Unit, condition: Any, *, fields: Sequence[str],
+                     desc: str) -> tuple[list[dict], list[dict], dict]:
+    """(inputs the model saw, prediction records, meta entries) of an adversarial unit."""
+    if isinstance(condition, TransferSource):
+        return transfer_unit(predictor, examples, condition, fields=fields, desc=desc)
+    return attack_unit(predictor, examples, unit.lang, condition, fields=fields, desc=desc)
+
+
+def attack_unit(predictor: Any, examples: list[dict], lang: str, condition: Condition, *, fields: Sequence[str],
+                desc: str) -> tuple[list[dict], list[dict], dict]:
+    params = condition.attack
+    assert params is not None
+    token_task = predictor.spec.type == "token_classification"
+    generator = CandidateGenerator(condition.steps, lang, max_candidates=params.max_candidates, seed=condition.seed,
+                                   real_word_typos=params.real_word_typos,
+                                   inflection_prefix=params.inflection_prefix)
+    with predictor.progress(len(examples), f"{desc} (attack)") as bar:
+        result = run_attack(examples, predictor.score_gold, generator, params, fields=fields, token_task=token_task,
+                            seed=condition.seed, group_size=predictor.options.batch_size, progress=bar)
+    outcomes = result.outcomes
+    adversarial = result.examples()
+    records = predictor.predict(adversarial, desc=desc)
+    for record, o in zip(records, outcomes, strict=True):
+        record["attack"] = {"queries": o.queries, "edits": [
+            [o.words.slots[slot].word, new, family] for slot, (family, new) in sorted(o.edits.items())]}
+    families = Counter(family for o in outcomes for family, _ in o.edits.values())
+    change = change_stats(examples, adversarial, fields, token_task, dict(sorted(families.items())))
+    n = max(len(outcomes), 1)
+    change |= success_stats([o.clean_correct for o in outcomes], records, [len(o.edits) for o in outcomes])
+    change |= {"mean_budget": round(sum(o.budget for o in outcomes) / n, 4), "model_calls": result.model_calls,
+               "model_calls_per_example": round(result.model_calls / n, 2)}
+    stats = {**params_to_dict(params), "score_calls": result.score_calls, "seconds": round(result.seconds, 2),
+             "examples_per_second": round(len(examples) / result.seconds, 3) if result.seconds > 0 else 0.0,
+             "eligible_words": sum(len({s.group for s in o.words.slots}) for o in outcomes)}
+    meta = {"condition_params": condition.to_dict(), "variant": 0, "condition_signature": condition.signature(),
+            "change": change, "attack": stats}
+    return adversarial, records, meta

@@ -1,0 +1,1 @@
+"""Command line: ``main`` builds the parser from one module per sub-command."""

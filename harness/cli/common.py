@@ -1,0 +1,48 @@
+"""Helpers shared by the sub-commands: list and mapping options, runtime flags, score printing."""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.errors import XRobustError
+
+
+def csv_list(value: str | None) -> list[str]:
+    """Comma-separated values, stripped, empty ones dropped."""
+    if not value:
+        return []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_label_map(value: str) -> dict[str, str]:
+    out = {}
+    for pair in csv_list(value):
+        if "=" not in pair:
+            raise XRobustError(f"expected MODEL_LABEL=TASK_LABEL, got {pair!r}", field="--label-map")
+        key, val = pair.split("=", 1)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def add_runtime_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 …")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def print_scores(results: dict) -> None:
+    ranked = results.get("ranked_metrics", {})
+    for row in results["scores"]:
+        if ranked.get(row["task"]) == row["metric"]:
+            print(f"{row['task']:<12} {row['language']:<4} {row['split']:<11} {row['condition']:<14} "
+                  f"{row['metric']:<16} {row['value']:7.2f}  n={row['n']}")
+
+
+def print_attacks(results: dict) -> None:
+    for unit in results["units"]:
+        change = unit.get("change") or {}
+        if "success_rate" in change:
+            print(f"attack {unit['task']:<6} {unit['lang']:<4} {unit['condition']:<34} success "
+                  f"{100 * change['success_rate']:5.1f}% of {change['n_attacked']:<4} edited words "
+                  f"{change['mean_edited_words']:.2f}  model calls/example {change['model_calls_per_example']:.1f}")

@@ -1,0 +1,65 @@
+"""``xrobust compare RUN_A RUN_B``: B − A per task, language and condition, with CIs and corrected p-values."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.run.store import RunStore, atomic_write_text
+from harness.stats.analysis import Analysis, load_submission_data
+from harness.stats.bootstrap import correct_pvalues
+
+
+def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: str = "holm",
+                 n_resamples: int = 2000) -> list[dict]:
+    """Records of B − A: one per (task, language, condition) on the ranked metric and one per task average,
+    p-values corrected together across all of them."""
+    names = []
+    for run in (run_a, run_b):
+        meta = (RunStore(run).read_run() or {}).get("submission", {})
+        names.append(meta.get("name") or run.name)
+    if names[0] == names[1]:
+        names = [f"A: {names[0]}", f"B: {names[1]}"]
+    data = [load_submission_data(n, [r]) for n, r in zip(names, (run_a, run_b), strict=True)]
+    analysis = Analysis(data, baseline=names[0], alpha=alpha, n_resamples=n_resamples, correction="none")
+    rows = []
+    for task in analysis.tasks():
+        rows += [{"scope": "language", **r} for r in analysis.language_comparisons(task)]
+    rows += [{"scope": "task", "task": c["scope"], "language": "avg", **{k: v for k, v in c.items() if k != "scope"}}
+             for c in analysis.leaderboard()["comparisons"]]
+    adjusted = correct_pvalues([r["p_value"] for r in rows], correction) if rows else []
+    for row, p in zip(rows, adjusted, strict=True):
+        row.update(p_adjusted=float(p), significant=bool(p < alpha), correction=correction, a=names[0], b=names[1])
+        row.pop("baseline", None)
+        row.pop("submission", None)
+    return rows
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    rows = compare_runs(Path(args.run_a), Path(args.run_b), alpha=args.alpha, correction=args.correction,
+                        n_resamples=args.resamples)
+    if rows:
+        print(f"B − A   (A = {rows[0]['a']}, B = {rows[0]['b']}; {args.correction}-corrected over {len(rows)} "
+              f"comparisons, α = {args.alpha})")
+    print(f"{'task':<12} {'lang':<5} {'condition':<14} {'Δ':>7} {'CI':>17} {'p':>8} {'p_adj':>8}  test")
+    for r in rows:
+        mark = " *" if r["significant"] else ""
+        print(f"{r['task']:<12} {r['language']:<5} {r['condition']:<14} {r['difference']:7.2f} "
+              f"[{r['ci_low']:6.2f}, {r['ci_high']:6.2f}] {r['p_value']:8.4f} {r['p_adjusted']:8.4f}{mark:2} "
+              f"{r['test']}")
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        print(f"json: {args.json}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="paired comparison of two run directories (B − A)")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--json", help="also write the records as JSON")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--correction", default="holm", choices=["holm", "bh", "none"])
+    p.add_argument("--resamples", type=int, default=2000)
+    p.set_defaults(func=cmd_compare)

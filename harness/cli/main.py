@@ -1,0 +1,59 @@
+"""``xrobust`` command line: one module per sub-command, listed in :data:`SUBCOMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.cli import compare, demo, finetune, import_submission, models, perturb, report, run, tasks
+from harness.errors import InputError
+
+SUBCOMMANDS = (run, report, tasks, models, demo, perturb, compare, import_submission, finetune)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xrobust", description="xrobust command line: run, report, tasks, "
+                                     "models, demo, perturb, compare, import, finetune.")
+    parser.add_argument("--version", action="version", version=f"xrobust {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def _quiet_libraries(verbose: bool, no_progress: bool) -> None:
+    """transformers/datasets chatter (load reports, weight-loading bars) only with --verbose."""
+    if verbose:
+        return
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _quiet_libraries(args.verbose, getattr(args, "no_progress", False))
+    try:
+        return args.func(args)
+    except InputError as err:
+        print(f"xrobust: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("xrobust: interrupted; completed units are kept and the next run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""``xrobust run``: evaluate a checkpoint on tasks, clean and under a perturbation suite."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.cli.common import add_runtime_options, csv_list, parse_label_map, print_attacks, print_scores
+from harness.errors import XRobustError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.models.loading import RuntimeOptions
+    from harness.run.runner import Runner, RunRequest
+    from harness.spec.taskspec import resolve_task
+
+    specs = [resolve_task(t) for t in csv_list(args.tasks)]
+    if not specs:
+        raise XRobustError("no tasks given", field="--tasks")
+    suite = None
+    if args.suite:
+        from perturbations import load_suite
+
+        suite = load_suite(args.suite, resources_dir=args.resources or args.data_dir)
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise XRobustError("not a directory", file=args.data_dir, field="--data-dir")
+    name = args.name or Path(args.model.rstrip("/")).name
+    out = Path(args.out) if args.out else Path("runs") / name
+    options = RuntimeOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                             progress=not args.no_progress, label_map=parse_label_map(args.label_map or ""),
+                             seed=args.seed)
+    request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=csv_list(args.langs or ""),
+                         data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
+                         limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
+                         cross_pairs=csv_list(args.cross_pairs or ""),
+                         options=options, adversarial_from=[Path(p) for p in args.adversarial_from or []])
+    results = Runner(request).run()
+    print_scores(results)
+    print_attacks(results)
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="evaluate a checkpoint on tasks (clean, and under a perturbation suite)")
+    p.add_argument("--tasks", required=True, help="comma-separated task names or paths to task YAML files")
+    p.add_argument("--model", required=True, help="hub id or local checkpoint directory")
+    p.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    p.add_argument("--name", help="submission name (default: model directory name)")
+    p.add_argument("--langs", help="comma-separated language codes (default: all of each task)")
+    p.add_argument("--data-dir", help="read DIR/<task>/<lang>.<split>.jsonl instead of the hub")
+    p.add_argument("--split", help="split to evaluate (default: the task's eval split)")
+    p.add_argument("--suite", help="perturbation suite name or YAML path (clean is always included)")
+    p.add_argument("--resources", help="folder with unimorph/ and muse/ for the perturbation suites")
+    p.add_argument("--cross-pairs", help="pair tasks: also evaluate with text_b taken from these languages "
+                   "(aligned by id; conditions xling.b-<lang>)")
+    p.add_argument("--out", help="run directory (default: runs/<name>)")
+    p.add_argument("--limit", type=int, help="first N examples per language (for quick checks)")
+    p.add_argument("--label-map", help="MODEL_LABEL=TASK_LABEL,… when label names differ")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="recompute units already stored")
+    p.add_argument("--adversarial-from", action="append", metavar="RUN_DIR",
+                   help="also score this model on the adversarial inputs another run's attacks produced "
+                        "(condition <suite>.<cond>@from-<its name>; repeatable; give every compared run, that "
+                        "one included, the same RUN_DIR so the report compares them on shared inputs)")
+    add_runtime_options(p)
+    p.set_defaults(func=cmd_run)

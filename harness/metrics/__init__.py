@@ -1,0 +1,9 @@
+"""Metrics: per-example sufficient statistics plus an aggregate (:mod:`.base`); one module per family.
+
+Importing the package registers every built-in metric in :data:`METRICS`.
+"""
+
+from harness.metrics import ranking, squad, tags  # noqa: F401  (register on import)
+from harness.metrics.base import METRICS, Metric, Records, metric_table, register
+
+__all__ = ["METRICS", "Metric", "Records", "metric_table", "register"]

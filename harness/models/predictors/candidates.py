@@ -1,0 +1,60 @@
+"""Retrieval from a candidate pool (LAReQA, Mewsli-X): embed queries and candidates with
+:func:`harness.models.pooling.embed` (settings from the task's ``retrieval`` section: pooling, layer, prefixes,
+normalization, max_length, top_k) and rank the pool by cosine similarity.
+
+Records keep the ``top_k`` ids (``ranked``), the relevant ids (``gold``) and the best id (``pred``), so
+mAP@k is computed from records alone. Pool embeddings are computed once per pool and reused for every
+language of the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from harness.data.candidates import candidate_pool
+from harness.models.pooling import embed
+from harness.models.predictors import Predictor, register
+
+
+@register("candidate_retrieval")
+class PoolRetriever(Predictor):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_vectors: dict[str, tuple[list[str], torch.Tensor]] = {}
+
+    def _embed(self, texts: list[str], prefix: str, bar: Any) -> torch.Tensor:
+        loaded = self.models.get("retrieval")  # the bare encoder, as for Tatoeba
+        opts = self.spec.retrieval
+        return embed(loaded.model, loaded.tokenizer, [prefix + t for t in texts], pooling=opts.pooling,
+                     layer=opts.layer, normalize=True, max_length=opts.max_length,
+                     batch_size=self.options.batch_size, device=loaded.device, progress=bar)
+
+    def _pool(self, key: str) -> tuple[list[str], torch.Tensor]:
+        if key not in self._pool_vectors:
+            pool = candidate_pool(self.spec, key)
+            opts = self.spec.retrieval
+            prefix = opts.prefix if opts.target_prefix is None else opts.target_prefix
+            with self.progress(len(pool), "candidate pool") as bar:
+                vectors = self._embed([c["text"] for c in pool], prefix, bar)
+            self._pool_vectors[key] = ([c["id"] for c in pool], vectors)
+        return self._pool_vectors[key]
+
+    def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
+        if not examples:
+            return []
+        ids, pool = self._pool(examples[0]["pool"])
+        template = self.spec.candidates.query_template
+        texts = [template.format(query=e["query"], context=e.get("context", "")) for e in examples]
+        with self.progress(len(examples), desc) as bar:
+            queries = self._embed(texts, self.spec.retrieval.prefix, bar)
+        k = min(self.spec.retrieval.top_k, len(ids))
+        top = torch.topk(queries @ pool.T, k=k, dim=1) if k else None
+        records = []
+        for row, example in enumerate(examples):
+            ranked = [ids[int(j)] for j in top.indices[row]] if top is not None else []
+            records.append({"id": example["id"], "gold": list(example["positives"]),
+                            "pred": ranked[0] if ranked else None, "ranked": ranked,
+                            "score": round(float(top.values[row, 0]), 5) if ranked else None})
+        return records

@@ -1,0 +1,338 @@
+"""Import predictions in the XTREME leaderboard submission layout into a normal run directory.
+
+Layout read (google-research/xtreme README "Submissions" and ``evaluate.py``)::
+
+    PRED_DIR/<task>/test-<lang>.tsv     xnli, pawsx, udpos, panx, tatoeba, xcopa
+    PRED_DIR/<task>/test-<lang>.json    xquad, mlqa, tydiqa
+
+``<task>`` is a built-in task name (``xrobust tasks``). ``test-<lang>`` is the task's eval split (its
+``splits.eval``: validation for panx and mlqa, whose offline data are the dev sets), or ``--split``.
+Predictions are in the order of the gold examples. Formats assumed (XTREME's readers strip each line):
+
+* pair classification (XNLI, PAWS-X): one label per line, a label name, alias, or 0-based label index
+  (``0``/``1`` for PAWS-X, as in google/xtreme), matched as ``harness.data.examples`` matches gold labels; a line
+  ``label<TAB>…`` is read as its first field.
+* retrieval (Tatoeba): one line per source sentence, the 0-based index of the predicted target sentence
+  (xx→en). The reverse direction is not part of a submission: ``pred_rev`` is None and ``accuracy_en2xx``
+  is not scored.
+* token classification (UD-POS, PAN-X): one tag per line per word, a blank line between sentences (runs of
+  blank lines count as one); tag names or 0-based indices into the task's ``labels``. A line
+  ``word<TAB>tag`` (run_tag.py's ``output_word_prediction``) is read as its last field.
+* QA (XQuAD, MLQA, TyDiQA): a JSON object question id → answer text (``{"data": {...}}`` also accepted,
+  as XTREME's ``read_squad`` does); it must answer exactly the gold questions.
+* multiple choice (XCOPA): one 0-based choice index per line.
+
+Each (task, language) becomes one unit with condition ``clean``, holding records in the same format the
+task type's predictor writes (unknown fields: ``probs``/``score``/``windows`` None, ``lost`` 0; QA
+``start`` = first occurrence of the answer in the context, else -1). Folder and file names are checked
+before anything is written; then files are imported one at a time in sorted order, and the first bad file
+raises :class:`XRobustError` naming it: nothing is written for it, units imported before it stay, and
+results.json is rebuilt either way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.data.examples import _label_lookup, load_examples
+from harness.errors import XRobustError
+from harness.run.scoring import scores_from_store, task_averages
+from harness.run.signature import fingerprint, signature
+from harness.run.store import RunStore, Unit, write_json
+from harness.spec.slices import example_attributes
+from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {"pair_classification": "tsv", "retrieval": "tsv", "token_classification": "tsv",
+              "multiple_choice": "tsv", "qa": "json"}
+UNSCORABLE = frozenset({"accuracy_en2xx"})  # metrics that need what a submission does not contain
+FILE_NAME = re.compile(r"^test-(?P<lang>[^.]+)\.(?P<ext>[A-Za-z0-9]+)$")
+
+
+@dataclass
+class ImportRequest:
+    """Everything ``xrobust import`` was asked to do."""
+
+    pred_dir: Path
+    name: str
+    out: Path
+    data_dir: Path | None = None
+    model: str | None = None
+    url: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    split: str | None = None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
+    except UnicodeDecodeError as err:
+        raise XRobustError(f"not UTF-8 text (byte {err.start})", file=path) from None
+
+
+def read_lines(path: Path) -> list[str]:
+    """Stripped lines, trailing blank lines dropped."""
+    lines = [line.strip() for line in _text(path).split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def read_sentences(path: Path) -> list[tuple[int, list[str]]]:
+    """(1-based line of the first tag, tags) per blank-line separated sentence; ``word<TAB>tag`` → tag."""
+    sentences: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for lineno, line in enumerate(read_lines(path), 1):
+        if not line:
+            if current:
+                sentences.append((start, current))
+            current = []
+            continue
+        if not current:
+            start = lineno
+        current.append(line.rsplit("\t", 1)[-1].strip())
+    if current:
+        sentences.append((start, current))
+    return sentences
+
+
+def _check_count(path: Path, n_pred: int, examples: list[dict], unit: Unit, what: str) -> None:
+    if n_pred != len(examples):
+        raise XRobustError(f"{n_pred} {what} but the gold {unit.task}/{unit.lang} {unit.split} data has "
+                           f"{len(examples)} (one per example, in test-set order)", file=path)
+
+
+def _label(lookup: dict[str, str], raw: str, spec: TaskSpec, path: Path, where: str) -> str:
+    name = lookup.get(raw.casefold())
+    if name is None:
+        shown = ", ".join(spec.labels) if len(spec.labels) <= 20 else f"{len(spec.labels)} labels"
+        raise XRobustError(f"{where}: label {raw!r} is not one of {shown} (or a 0-based label index)", file=path)
+    return name
+
+
+def _index(raw: str, size: int, path: Path, lineno: int, what: str) -> int:
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) >= size:
+        raise XRobustError(f"line {lineno}: {raw!r} is not a {what} (0..{size - 1})", file=path)
+    return int(raw)
+
+
+def pair_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
+    lines = read_lines(path)
+    _check_count(path, len(lines), examples, unit, "labels")
+    lookup = _label_lookup(spec)
+    lines = [line.split("\t", 1)[0].strip() for line in lines]
+    return [{"id": ex["id"], "gold": ex["label"], "pred": _label(lookup, raw, spec, path, f"line {i}"),
+             "probs": None} for i, (ex, raw) in enumerate(zip(examples, lines, strict=True), 1)]
+
+
+def retrieval_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
+    lines = read_lines(path)
+    _check_count(path, len(lines), examples, unit, "target indices")
+    ids = [ex["id"] for ex in examples]
+    return [{"id": ids[i], "gold": ids[i], "pred": ids[_index(raw, len(ids), path, i + 1, "target index")],
+             "pred_rev": None} for i, raw in enumerate(lines)]
+
+
+def choice_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
+    lines = read_lines(path)
+    _check_count(path, len(lines), examples, unit, "labels")
+    return [{"id": ex["id"], "gold": int(ex["label"]),
+             "pred": _index(raw, len(ex["choices"]), path, i, "choice index"), "probs": None}
+            for i, (ex, raw) in enumerate(zip(examples, lines, strict=True), 1)]
+
+
+def token_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
+    sentences = read_sentences(path)
+    # the first sentence whose length is off also locates a missing or extra blank line
+    for number, (ex, (start, raw_tags)) in enumerate(zip(examples, sentences, strict=False), 1):
+        if len(raw_tags) != len(ex["tokens"]):
+            raise XRobustError(f"sentence {number} (line {start}): {len(raw_tags)} tags but the gold sentence "
+                               f"{ex['id']!r} has {len(ex['tokens'])} tokens", file=path)
+    _check_count(path, len(sentences), examples, unit, "sentences")
+    lookup = _label_lookup(spec)
+    records = []
+    for ex, (start, raw_tags) in zip(examples, sentences, strict=True):
+        tags = [_label(lookup, raw, spec, path, f"line {start + j}") for j, raw in enumerate(raw_tags)]
+        records.append({"id": ex["id"], "gold": list(ex["tags"]), "pred": tags, "lost": 0})
+    return records
+
+
+def qa_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
+    try:
+        answers = json.loads(_text(path))
+    except json.JSONDecodeError as err:
+        raise XRobustError(f"not valid JSON: {err.msg} at line {err.lineno}", file=path) from None
+    if isinstance(answers, dict) and set(answers) == {"data"} and isinstance(answers["data"], dict):
+        answers = answers["data"]
+    if not isinstance(answers, dict):
+        raise XRobustError("must be a JSON object mapping question id to answer text", file=path)
+    ids = [ex["id"] for ex in examples]
+    missing = [qid for qid in ids if qid not in answers]
+    if missing:
+        raise XRobustError(f"no answer for {len(missing)} of the {len(ids)} gold {unit.task}/{unit.lang} "
+                           f"{unit.split} question ids (first: {missing[0]!r})", file=path)
+    extra = sorted(set(answers) - set(ids))
+    if extra:
+        raise XRobustError(f"{len(extra)} question ids are not in the gold {unit.task}/{unit.lang} {unit.split} "
+                           f"data (first: {extra[0]!r})", file=path)
+    records = []
+    for ex in examples:
+        text = answers[ex["id"]]
+        if not isinstance(text, str):
+            raise XRobustError(f"answer for question {ex['id']!r} is not a string ({type(text).__name__})",
+                               file=path)
+        records.append({"id": ex["id"], "gold": list(ex["answers"]["text"]), "pred": text,
+                        "start": ex["context"].find(text) if text else -1, "score": None, "windows": None,
+                        "language": ex.get("language", unit.lang), "norm": spec.qa.normalization})
+    return records
+
+
+READERS: dict[str, Callable[[TaskSpec, Unit, list[dict], Path], list[dict]]] = {
+    "pair_classification": pair_records,
+    "retrieval": retrieval_records,
+    "token_classification": token_records,
+    "qa": qa_records,
+    "multiple_choice": choice_records,
+}
+
+
+def _task_for(folder: Path, known: dict[str, Path]) -> TaskSpec:
+    if folder.name not in known:
+        raise XRobustError(f"unknown task folder {folder.name!r} (known tasks: {', '.join(known)})", file=folder)
+    spec = load_task(known[folder.name])
+    if spec.type not in READERS:
+        raise XRobustError(f"importing {spec.type} predictions is not supported (supported: "
+                           f"{', '.join(READERS)})", file=folder)
+    return spec
+
+
+def _unit_for(spec: TaskSpec, path: Path, split: str) -> Unit:
+    match = FILE_NAME.match(path.name)
+    ext = EXTENSIONS[spec.type]
+    if not match:
+        raise XRobustError(f"expected a file named test-<lang>.{ext}", file=path)
+    if match["ext"] != ext:
+        raise XRobustError(f"{spec.name} predictions must be a .{ext} file", file=path)
+    lang = match["lang"]
+    if lang not in spec.all_languages:
+        raise XRobustError(f"{lang!r} is not a language of task {spec.name} (known: "
+                           f"{', '.join(spec.all_languages)})", file=path)
+    return Unit(spec.name, lang, split, "clean")
+
+
+def import_file(store: RunStore, spec: TaskSpec, unit: Unit, path: Path, data_dir: Path | None) -> None:
+    """Check one prediction file against the gold data and store it as ``unit``."""
+    examples = load_examples(spec, unit.lang, unit.split, data_dir=data_dir)
+    records = READERS[spec.type](spec, unit, examples, path)
+    fields = spec.perturb_fields
+    attrs = example_attributes(examples, fields, unit.lang, None)
+    for record, example, attr in zip(records, examples, attrs, strict=True):
+        record["input"] = {name: example[name] for name in fields if name in example}
+        record["attrs"] = attr
+    source_sha = _sha256(path.read_bytes())
+    fp = fingerprint(source="import", sha256=source_sha, task=spec.config_hash(), split=unit.split,
+                     condition="clean", data=str(data_dir or "hub"))
+    extra: dict[str, Any] = {"metrics": [m for m in spec.metrics if m not in UNSCORABLE],
+                             "ranked_metric": spec.ranked_metric, "task_type": spec.type,
+                             "task_config": spec.config_hash(), "text_fields": list(fields),
+                             "imported_from": str(path.resolve()), "source_sha256": source_sha}
+    store.write_unit(unit, records, fp, extra)
+    log.info("imported %s (%d examples) from %s", unit, len(records), path)
+
+
+def claim_run_dir(store: RunStore, request: ImportRequest) -> dict:
+    """Write run.json with the submission metadata; an existing run dir must hold the same import."""
+    existing = store.read_run()
+    created = None
+    if existing is not None:
+        old = existing.get("submission", {})
+        if "imported_from" not in old:
+            raise XRobustError(f"run directory holds a model run ({old.get('model')}), not an import; use "
+                               "another --out", file=store.run_file, field="submission.imported_from")
+        if old.get("name") != request.name:
+            raise XRobustError(f"run directory holds the import {old.get('name')!r}; use another --out or the "
+                               "same --name", file=store.run_file, field="submission.name")
+        created = old.get("created")
+    submission = {"name": request.name, "model": request.model or "", "url": request.url or "",
+                  "params": dict(request.params), "imported_from": str(request.pred_dir.resolve()),
+                  "data": str(request.data_dir.resolve()) if request.data_dir else "hub",
+                  "revision": None, "weights_sha256": None, "harness_version": __version__,
+                  "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    run = {"submission": submission, "signature": (existing or {}).get("signature", "")}
+    store.write_run(run)
+    return run
+
+
+def write_results(store: RunStore, run: dict) -> dict:
+    """results.json rebuilt from the store, in the shape ``Runner.write_results`` writes."""
+    scores = scores_from_store(store)
+    metas = {str(u): m for u, m in store.complete_units()}
+    sub = run["submission"]
+    digest = _sha256("\n".join(f"{k}={m['fingerprint']}" for k, m in sorted(metas.items())).encode())[:16]
+    tasks = {m["task"]: m.get("task_config", "") for m in metas.values()}
+    sig = signature(model=sub.get("model") or "none", revision=None, weights=f"imported-{digest}", tasks=tasks,
+                    dtype="imported", seed=0, conditions={"clean": ""})
+    run["signature"] = sig
+    store.write_run(run)
+    results = {
+        "submission": sub,
+        "signature": sig,
+        "ranked_metrics": {m["task"]: m.get("ranked_metric") for m in metas.values()},
+        "scores": scores,
+        "task_averages": task_averages(scores),
+        "units": [{k: m[k] for k in ("task", "lang", "split", "condition", "n", "fingerprint")}
+                  for m in metas.values()],
+    }
+    write_json(store.results_file, results)
+    return results
+
+
+def plan(pred_dir: Path, split: str | None = None) -> list[tuple[TaskSpec, Unit, Path]]:
+    """(task, unit, file) for every prediction file, sorted; folder and file names are checked here."""
+    if not pred_dir.is_dir():
+        raise XRobustError("not a directory", file=pred_dir, field="PRED_DIR")
+    folders = sorted(p for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise XRobustError("no task folders (expected <task>/test-<lang>.tsv or .json)", file=pred_dir)
+    known = builtin_task_files()
+    out = []
+    for folder in folders:
+        spec = _task_for(folder, known)
+        files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        if not files:
+            raise XRobustError(f"no prediction files (expected test-<lang>.{EXTENSIONS[spec.type]})", file=folder)
+        out += [(spec, _unit_for(spec, path, split or spec.eval_split), path) for path in files]
+    return out
+
+
+def import_submission(request: ImportRequest) -> dict:
+    """Import every prediction file under ``request.pred_dir``; returns the results dict written."""
+    if request.data_dir is not None and not request.data_dir.is_dir():
+        raise XRobustError("not a directory", file=request.data_dir, field="--data-dir")
+    work = plan(request.pred_dir, request.split)
+    store = RunStore(request.out)
+    run = claim_run_dir(store, request)
+    try:
+        for spec, unit, path in work:
+            import_file(store, spec, unit, path, request.data_dir)
+    except BaseException:
+        write_results(store, run)  # keep results.json in step with the units imported before the failure
+        raise
+    return write_results(store, run)

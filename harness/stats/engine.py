@@ -1,0 +1,301 @@
+"""Resampling engine behind :mod:`harness.stats.bootstrap`: metric aggregates and fast bootstrap / sign-flip sums.
+
+Every metric is a *ratio of sums*: per-example statistics ``S`` of shape ``(n, k)`` and an aggregate
+``value = agg(S.sum(0), n)``. Because the value only depends on column sums, a bootstrap resample only
+needs the resampled column sums. Per-example rows take few distinct values (``correct`` is 0/1, ...), so
+identical rows (jointly across all submissions, which keeps the resampling paired) are grouped, and a
+resample is a multinomial count vector over the groups: ``sums = counts @ group_values``. Resampling ``n``
+examples with replacement and counting how many fall into each group gives exactly such a multinomial, so
+the result has the same distribution as the plain index-gather bootstrap. When rows are mostly distinct
+(continuous statistics) the engine falls back to a chunked index-gather.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+AggFn = Callable[[np.ndarray, int], np.ndarray]
+"""``agg(sums, n)``: ``sums`` has shape ``(..., k)`` (index the LAST axis), returns shape ``(...)``.
+Scalar aggregates of one 1-D sums vector also work (detected by a probe and looped, slower)."""
+
+
+class HasAggregate(Protocol):
+    """Anything with ``aggregate(sums, n)``, e.g. ``harness.metrics.base.Metric``."""
+
+    @property
+    def aggregate(self) -> Callable[[np.ndarray, int], float]: ...
+
+
+AggLike = AggFn | HasAggregate
+
+_CELLS_PER_CHUNK = 10_000_000  # float cells of one chunk's count matrix (~80 MB)
+_RESAMPLES_PER_CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A named aggregate over column sums; callable as ``agg(sums, n)``."""
+
+    name: str
+    columns: tuple[str, ...]
+    fn: AggFn
+
+    def __call__(self, sums: np.ndarray, n: int) -> np.ndarray:
+        return self.fn(sums, n)
+
+
+def ratio_of_sums(num: int = 0, den: int = 1, name: str = "ratio") -> AggFn:
+    """``sum(col num) / sum(col den)``; NaN where the denominator sum is 0."""
+
+    def fn(sums: np.ndarray, n: int) -> np.ndarray:
+        sums = np.asarray(sums, dtype=np.float64)
+        top, bottom = sums[..., num], sums[..., den]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(bottom != 0, top / np.where(bottom != 0, bottom, 1.0), np.nan)
+
+    return fn
+
+
+def mean_of_column(col: int = 0) -> AggFn:
+    """Mean of one per-example column: ``sum(col) / n``."""
+
+    def fn(sums: np.ndarray, n: int) -> np.ndarray:
+        return np.asarray(sums, dtype=np.float64)[..., col] / n
+
+    return fn
+
+
+def f1_from_counts(tp: int = 0, fp: int = 1, fn: int = 2) -> AggFn:
+    """Micro F1 ``2tp / (2tp + fp + fn)`` over summed counts; 0 when all three sums are 0."""
+
+    def agg(sums: np.ndarray, n: int) -> np.ndarray:
+        sums = np.asarray(sums, dtype=np.float64)
+        num = 2.0 * sums[..., tp]
+        den = num + sums[..., fp] + sums[..., fn]
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+    return agg
+
+
+ACCURACY = Aggregate("accuracy", ("correct", "total"), ratio_of_sums(0, 1))
+ENTITY_F1 = Aggregate("f1", ("tp", "fp", "fn"), f1_from_counts(0, 1, 2))
+EXACT_MATCH = Aggregate("em", ("em", "f1"), mean_of_column(0))
+SQUAD_F1 = Aggregate("f1", ("em", "f1"), mean_of_column(1))
+MEAN_AP = Aggregate("map@20", ("ap",), mean_of_column(0))
+
+
+def stack_stats(stats: Sequence[np.ndarray]) -> np.ndarray:
+    """Validate per-submission ``(n, k)`` arrays and stack them into one ``(n, m*k)`` float matrix."""
+    if len(stats) == 0:
+        raise ValueError("need at least one stats array")
+    arrays = [np.asarray(s, dtype=np.float64) for s in stats]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.ndim != 2 or a.shape != shape:
+            raise ValueError(
+                f"stats[{i}] has shape {a.shape}, expected {shape} (same examples, same columns)"
+            )
+    if shape[0] == 0:
+        raise ValueError("stats arrays have no examples")
+    return np.ascontiguousarray(np.concatenate(arrays, axis=1))
+
+
+def group_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of a 2-D array: ``(values (G, c), inverse (n,), counts (G,))``, rows in byte order."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+    n, c = matrix.shape
+    if c == 0:
+        return np.zeros((1, 0)), np.zeros(n, dtype=np.intp), np.array([n])
+    keys = matrix.view(np.dtype((np.void, matrix.itemsize * c))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return matrix[first], inverse.ravel(), counts
+
+
+def _n_threads(n_jobs: int | None) -> int:
+    if n_jobs is not None:
+        return max(1, n_jobs)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _run_chunks(
+    n_total: int, chunk: int, seed: int | np.random.SeedSequence, work: Callable, n_jobs: int | None
+) -> np.ndarray:
+    """Run ``work(rng, size)`` over fixed-size chunks, each with its own spawned generator.
+
+    The chunk layout and the seeds depend only on ``n_total``, ``chunk`` and ``seed``, so results are
+    identical whatever the number of threads (numpy's samplers release the GIL)."""
+    sizes = [min(chunk, n_total - start) for start in range(0, n_total, chunk)]
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    rngs = [np.random.default_rng(s) for s in seq.spawn(len(sizes))]
+    threads = min(_n_threads(n_jobs), len(sizes))
+    if threads == 1:
+        parts = [work(r, s) for r, s in zip(rngs, sizes, strict=True)]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(work, rngs, sizes))
+    return np.concatenate(parts, axis=0)
+
+
+def multinomial_counts(
+    rng: np.random.Generator, n: int, pvals: np.ndarray, table: np.ndarray, size: int
+) -> np.ndarray:
+    """``size`` exact Multinomial(n, pvals) draws, ``(size, G)``; ``table`` lists each row's group (length n).
+
+    Faster than ``rng.multinomial`` (one sequential binomial per group) via Poissonization: draw independent
+    ``X_g ~ Poisson(theta * n * p_g)`` with ``theta = 1 - 2 / sqrt(n)``. Given ``T = sum(X) = t``, ``X`` is
+    Multinomial(t, p); when ``t <= n`` (about 98% of rows) adding ``n - t`` iid categorical draws (a uniform
+    row of ``table``) gives Multinomial(n, p); rows with ``t > n`` are redrawn with ``rng.multinomial``. Both
+    branches are exactly Multinomial(n, p), hence so is the result."""
+    if n < 100:
+        return rng.multinomial(n, pvals, size=size)
+    theta = 1.0 - 2.0 / np.sqrt(n)
+    out = rng.poisson(theta * n * pvals, size=(size, len(pvals)))
+    deficit = n - out.sum(axis=1)
+    over = np.flatnonzero(deficit < 0)
+    if len(over):
+        out[over] = rng.multinomial(n, pvals, size=len(over))
+        deficit[over] = 0
+    rows = np.repeat(np.arange(size) * len(pvals), deficit)
+    extra = table[rng.integers(0, n, size=len(rows))]
+    out += np.bincount(rows + extra, minlength=size * len(pvals)).reshape(size, len(pvals))
+    return out
+
+
+def bootstrap_sums(
+    matrix: np.ndarray,
+    n_resamples: int,
+    seed: int | np.random.SeedSequence = 0,
+    method: str = "auto",
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, str]:
+    """Column sums of ``n_resamples`` bootstrap resamples of the rows of ``matrix``: ``((B, c), method)``.
+
+    ``method``: ``"grouped"`` (multinomial over distinct rows), ``"gather"`` (chunked index draw), or
+    ``"auto"`` (grouped unless more than half of the rows are distinct)."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+    n, c = matrix.shape
+    const = np.all(matrix == matrix[:1], axis=0)
+    varying = matrix[:, ~const]
+    out = np.empty((n_resamples, c))
+    out[:, const] = n * matrix[0, const]
+    if varying.shape[1] == 0:
+        return out, "constant"
+    values, _, counts = group_rows(varying)
+    if method == "auto":
+        method = "grouped" if 2 * len(counts) <= n else "gather"
+    if method == "grouped":
+        order = np.argsort(counts, kind="stable")  # small groups first: cheaper sequential binomials
+        values, pvals = values[order], counts[order] / n
+        chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // len(pvals)))
+
+        table = np.repeat(np.arange(len(pvals)), counts[order])
+
+        def work(rng: np.random.Generator, size: int) -> np.ndarray:
+            return multinomial_counts(rng, n, pvals, table, size).astype(np.float64) @ values
+
+    elif method == "gather":
+        chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // n))
+
+        def work(rng: np.random.Generator, size: int) -> np.ndarray:
+            idx = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+            return np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64) @ varying
+
+    else:
+        raise ValueError(f"unknown bootstrap method {method!r}; use 'auto', 'grouped' or 'gather'")
+    out[:, ~const] = _run_chunks(n_resamples, chunk, seed, work, n_jobs)
+    return out, method
+
+
+def flip_sums(
+    diffs: np.ndarray,
+    n_draws: int,
+    seed: int | np.random.SeedSequence = 0,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """``(n_draws, c)`` sums of the rows of ``diffs`` each kept independently with probability 1/2.
+
+    Zero rows are dropped and identical rows grouped: the number kept from a group of size ``c_g`` is
+    ``Binomial(c_g, 1/2)``, which is exactly the distribution of independent per-row coin flips."""
+    diffs = np.asarray(diffs, dtype=np.float64)
+    nonzero = diffs[np.any(diffs != 0, axis=1)]
+    if nonzero.shape[0] == 0:
+        return np.zeros((n_draws, diffs.shape[1]))
+    values, _, counts = group_rows(nonzero)
+    if 2 * len(counts) <= nonzero.shape[0]:
+        chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // len(counts)))
+
+        def work(rng: np.random.Generator, size: int) -> np.ndarray:
+            return rng.binomial(counts, 0.5, size=(size, len(counts))).astype(np.float64) @ values
+
+    else:
+        chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // nonzero.shape[0]))
+
+        def work(rng: np.random.Generator, size: int) -> np.ndarray:
+            return rng.integers(0, 2, size=(size, nonzero.shape[0])).astype(np.float64) @ nonzero
+
+    return _run_chunks(n_draws, chunk, seed, work, n_jobs)
+
+
+def _scalar_loop(fn: Callable, flat: np.ndarray, n: int) -> np.ndarray:
+    return np.array([float(fn(row, n)) for row in flat], dtype=np.float64)
+
+
+def _is_vectorized(fn: Callable, k: int, n: int) -> bool:
+    """Probe ``fn`` on three non-proportional rows: does one batched call match three scalar calls?"""
+    scale = 1.0 + np.array([[0.0], [0.37], [0.71]]) * (1.0 + np.arange(k)) / k
+    probe = (n + 1.0) * scale
+    try:
+        with np.errstate(all="ignore"):
+            batched = np.asarray(fn(probe, n), dtype=np.float64)
+            single = _scalar_loop(fn, probe, n)
+    except Exception:
+        return False
+    return batched.shape == (3,) and bool(np.allclose(batched, single, equal_nan=True))
+
+
+def apply_agg(agg: AggLike, sums: np.ndarray, n: int) -> np.ndarray:
+    """``agg`` over the last axis of ``sums`` (``(..., k)`` → ``(...)``).
+
+    ``agg`` may be vectorized over leading axes (fast), a scalar function of one 1-D sums vector (looped), or
+    an object with an ``aggregate(sums, n)`` method (e.g. ``harness.metrics.base.Metric``)."""
+    fn = agg if callable(agg) else getattr(agg, "aggregate", None)
+    if fn is None:
+        raise TypeError(f"aggregate must be callable or have .aggregate, got {type(agg).__name__}")
+    sums = np.asarray(sums, dtype=np.float64)
+    k = sums.shape[-1]
+    flat = sums.reshape(-1, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = fn(flat, n) if _is_vectorized(fn, k, n) else _scalar_loop(fn, flat, n)
+    return np.asarray(out, dtype=np.float64).reshape(sums.shape[:-1])
+
+
+def evaluate(agg: AggLike, sums: np.ndarray, n_submissions: int, n: int) -> np.ndarray:
+    """Apply ``agg`` to stacked sums ``(..., m*k)`` → values ``(..., m)``."""
+    sums = np.asarray(sums, dtype=np.float64)
+    per = sums.reshape(*sums.shape[:-1], n_submissions, sums.shape[-1] // n_submissions)
+    return apply_agg(agg, per, n)
+
+
+def bootstrap_values(
+    stats: Sequence[np.ndarray],
+    agg: AggLike,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    method: str = "auto",
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Point scores ``(m,)``, paired bootstrap scores ``(n_resamples, m)`` and the engine method used."""
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be >= 1")
+    joint = stack_stats(stats)
+    n, m = joint.shape[0], len(stats)
+    point = evaluate(agg, joint.sum(axis=0), m, n)
+    sums, used = bootstrap_sums(joint, n_resamples, seed=seed, method=method, n_jobs=n_jobs)
+    return point, evaluate(agg, sums, m, n), used

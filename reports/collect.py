@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.run.store import RunStore, read_json
+from harness.store.rundir import RunStore, read_json
 
 
 @dataclass

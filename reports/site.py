@@ -11,10 +11,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness import __version__
 from harness.errors import XRobustError
-from harness.run.store import atomic_write_text
 from harness.spec.languages import load_languages
 from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis, load_submission_data
+from harness.store.rundir import atomic_write_text
 from reports.collect import load_submission, merge_per_task, unique_names
 from reports.pages import example_context, index_context, task_context
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from harness.attack.stats import change_stats, success_stats
 from harness.errors import XRobustError
-from harness.run.store import RunStore, Unit
+from harness.store.rundir import RunStore, Unit
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -17,7 +17,7 @@ from typing import Any
 from harness.attack.search import run_attack
 from harness.attack.stats import change_stats, success_stats
 from harness.attack.transfer import TransferSource, transfer_unit
-from harness.run.store import Unit
+from harness.store.rundir import Unit
 from perturbations.candidates import CandidateGenerator
 from perturbations.params import params_to_dict
 from perturbations.suite import Condition

@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.run.store import RunStore, atomic_write_text
 from harness.stats.analysis import Analysis, load_submission_data
 from harness.stats.bootstrap import correct_pvalues
+from harness.store.rundir import RunStore, atomic_write_text
 
 
 def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: str = "holm",

@@ -9,8 +9,8 @@ from typing import Any
 
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
-from harness.run.store import atomic_write_text
 from harness.spec.taskspec import TaskSpec, resolve_task
+from harness.store.rundir import atomic_write_text
 
 
 def to_source_fields(example: dict, spec: TaskSpec, source: str) -> dict[str, Any]:

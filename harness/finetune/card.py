@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.run.signature import library_versions
+from harness.store.signature import library_versions
 
 CARD_FILE = "xrobust-card.json"
 CARD_FORMAT = "xrobust-card/1"

@@ -45,11 +45,11 @@ from typing import Any
 from harness import __version__
 from harness.data.examples import _label_lookup, load_examples
 from harness.errors import XRobustError
-from harness.run.scoring import scores_from_store, task_averages
-from harness.run.signature import fingerprint, signature
-from harness.run.store import RunStore, Unit, write_json
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
+from harness.store.rundir import RunStore, Unit, write_json
+from harness.store.scoring import scores_from_store, task_averages
+from harness.store.signature import fingerprint, signature
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from harness.errors import XRobustError
 from harness.models.loading import ModelCache, RuntimeOptions, is_local, weights_fingerprint
 from harness.models.predictors import get_predictor
 from harness.run.crosspairs import CrossLingualPairs, pair_change
-from harness.run.scoring import scores_from_store, task_averages
-from harness.run.signature import fingerprint, library_versions, signature
-from harness.run.store import RunStore, Unit
 from harness.run.variants import worst_case_units, write_worst_case
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, known_language_codes
+from harness.store.rundir import RunStore, Unit
+from harness.store.scoring import scores_from_store, task_averages
+from harness.store.signature import fingerprint, library_versions, signature
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class Runner:
             "units": [{k: m[k] for k in ("task", "lang", "split", "condition", "n", "fingerprint")}
                       | ({"change": m["change"]} if "change" in m else {}) for m in metas.values()],
         }
-        from harness.run.store import write_json
+        from harness.store.rundir import write_json
 
         write_json(self.store.results_file, results)
         return results

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import METRICS
-from harness.run.store import RunStore, Unit
+from harness.store.rundir import RunStore, Unit
 
 
 def worst_case_units(plan: list[tuple[Any, Unit, Any, int]]) -> dict[Unit, list[Unit]]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.metrics import METRICS, Metric
-from harness.run.store import RunStore, Unit
 from harness.stats.bootstrap import BootstrapResult, compare, correct_pvalues, rank_groups, rank_intervals
 from harness.stats.engine import bootstrap_values
+from harness.store.rundir import RunStore, Unit
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import binomtest
 
 from harness.cli.main import main
-from harness.run.store import RunStore, Unit
+from harness.store.rundir import RunStore, Unit
 
 
 def fake_run(root: Path, name: str, correct: np.ndarray, perturbed_correct: np.ndarray | None = None) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from harness.cli.import_submission import parse_params
 from harness.cli.main import main
 from harness.errors import XRobustError
-from harness.run.store import RunStore, Unit
+from harness.store.rundir import RunStore, Unit
 from tests.conftest import shared_rows
 
 XNLI_LABELS = ["entailment", "neutral", "contradiction"]

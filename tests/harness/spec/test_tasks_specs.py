@@ -12,8 +12,8 @@ import pytest
 from harness.cli.main import main
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
-from harness.run.scoring import XTREME_R_TASKS, overall, overall_table
 from harness.spec.taskspec import CANONICAL_FIELDS, builtin_task_files, load_task, resolve_task
+from harness.store.scoring import XTREME_R_TASKS, overall, overall_table
 
 # XTREME-R task → languages (google-research/xtreme evaluate.py, as listed in the data MANIFEST)
 XTREME_R = {

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from harness.metrics import METRICS
-from harness.run.store import RunStore, Unit
+from harness.store.rundir import RunStore, Unit
 
 
 def unit_scores(unit: Unit, records: list[dict], metric_names: Iterable[str]) -> list[dict]:

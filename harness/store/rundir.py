@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
+from harness.store.conditions import ConditionId
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Unit:
     lang: str
     split: str
     condition: str = "clean"
+
+    @property
+    def condition_id(self) -> ConditionId:
+        return ConditionId.parse(self.condition)
 
     @property
     def stem(self) -> str:

@@ -32,13 +32,13 @@ results.json is rebuilt either way.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,9 @@ from harness.data.examples import _label_lookup, load_examples
 from harness.errors import XRobustError
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
-from harness.store.rundir import RunStore, Unit, write_json
-from harness.store.scoring import scores_from_store, task_averages
-from harness.store.signature import fingerprint, signature
+from harness.store.results import claim_run_dir, import_signature, write_results
+from harness.store.rundir import RunStore, Unit
+from harness.store.signature import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -257,51 +257,19 @@ def import_file(store: RunStore, spec: TaskSpec, unit: Unit, path: Path, data_di
     log.info("imported %s (%d examples) from %s", unit, len(records), path)
 
 
-def claim_run_dir(store: RunStore, request: ImportRequest) -> dict:
-    """Write run.json with the submission metadata; an existing run dir must hold the same import."""
-    existing = store.read_run()
-    created = None
-    if existing is not None:
-        old = existing.get("submission", {})
+def _submission(request: ImportRequest, run_file: Path, old: dict | None) -> dict:
+    """The import's submission metadata; a run dir already claimed must hold the same import."""
+    if old is not None:
         if "imported_from" not in old:
             raise XRobustError(f"run directory holds a model run ({old.get('model')}), not an import; use "
-                               "another --out", file=store.run_file, field="submission.imported_from")
+                               "another --out", file=run_file, field="submission.imported_from")
         if old.get("name") != request.name:
             raise XRobustError(f"run directory holds the import {old.get('name')!r}; use another --out or the "
-                               "same --name", file=store.run_file, field="submission.name")
-        created = old.get("created")
-    submission = {"name": request.name, "model": request.model or "", "url": request.url or "",
-                  "params": dict(request.params), "imported_from": str(request.pred_dir.resolve()),
-                  "data": str(request.data_dir.resolve()) if request.data_dir else "hub",
-                  "revision": None, "weights_sha256": None, "harness_version": __version__,
-                  "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    run = {"submission": submission, "signature": (existing or {}).get("signature", "")}
-    store.write_run(run)
-    return run
-
-
-def write_results(store: RunStore, run: dict) -> dict:
-    """results.json rebuilt from the store, in the shape ``Runner.write_results`` writes."""
-    scores = scores_from_store(store)
-    metas = {str(u): m for u, m in store.complete_units()}
-    sub = run["submission"]
-    digest = _sha256("\n".join(f"{k}={m['fingerprint']}" for k, m in sorted(metas.items())).encode())[:16]
-    tasks = {m["task"]: m.get("task_config", "") for m in metas.values()}
-    sig = signature(model=sub.get("model") or "none", revision=None, weights=f"imported-{digest}", tasks=tasks,
-                    dtype="imported", seed=0, conditions={"clean": ""})
-    run["signature"] = sig
-    store.write_run(run)
-    results = {
-        "submission": sub,
-        "signature": sig,
-        "ranked_metrics": {m["task"]: m.get("ranked_metric") for m in metas.values()},
-        "scores": scores,
-        "task_averages": task_averages(scores),
-        "units": [{k: m[k] for k in ("task", "lang", "split", "condition", "n", "fingerprint")}
-                  for m in metas.values()],
-    }
-    write_json(store.results_file, results)
-    return results
+                               "same --name", file=run_file, field="submission.name")
+    return {"name": request.name, "model": request.model or "", "url": request.url or "",
+            "params": dict(request.params), "imported_from": str(request.pred_dir.resolve()),
+            "data": str(request.data_dir.resolve()) if request.data_dir else "hub",
+            "revision": None, "weights_sha256": None, "harness_version": __version__}
 
 
 def plan(pred_dir: Path, split: str | None = None) -> list[tuple[TaskSpec, Unit, Path]]:
@@ -328,11 +296,11 @@ def import_submission(request: ImportRequest) -> dict:
         raise XRobustError("not a directory", file=request.data_dir, field="--data-dir")
     work = plan(request.pred_dir, request.split)
     store = RunStore(request.out)
-    run = claim_run_dir(store, request)
+    run = claim_run_dir(store, partial(_submission, request, store.run_file))
     try:
         for spec, unit, path in work:
             import_file(store, spec, unit, path, request.data_dir)
     except BaseException:
-        write_results(store, run)  # keep results.json in step with the units imported before the failure
+        write_results(store, run, import_signature)  # keep results.json in step with the units imported so far
         raise
-    return write_results(store, run)
+    return write_results(store, run, import_signature)

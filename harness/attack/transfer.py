@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from harness.attack.stats import change_stats, success_stats
 from harness.errors import XRobustError
@@ -31,23 +31,14 @@ def safe_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class TransferSource:
-    """One stored attack unit of another run, replayed as a condition of this one."""
-
-    adversarial: ClassVar[bool] = True
-    variants: ClassVar[int] = 1
+    """One stored attack unit of another run, replayed as a condition of this one
+    (:class:`harness.run.adversarial.Transfer`)."""
 
     run_dir: Path
     submission: str
     unit: Unit
     fingerprint: str
     sha256: str
-
-    @property
-    def condition(self) -> str:
-        return f"{self.unit.condition}@from-{safe_name(self.submission)}"
-
-    def claims(self, lang: str) -> bool:
-        return lang == self.unit.lang
 
     def to_dict(self) -> dict[str, Any]:
         return {"from_run": str(self.run_dir), "from_submission": self.submission,

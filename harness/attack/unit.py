@@ -1,5 +1,5 @@
-"""Adversarial units of a run: an attack condition searched with the model under test, or another submission's
-stored adversarial inputs replayed on it (:mod:`harness.attack.transfer`).
+"""Attack units: an attack condition searched with the model under test (another submission's stored
+adversarial inputs are replayed by :mod:`harness.attack.transfer`).
 
 The unit's records are ordinary prediction records of the adversarial inputs (so scores, statistics, the
 report and its example browser treat the unit like any condition), each with an ``attack`` entry (the edits
@@ -16,23 +16,14 @@ from typing import Any
 
 from harness.attack.search import run_attack
 from harness.attack.stats import change_stats, success_stats
-from harness.attack.transfer import TransferSource, transfer_unit
-from harness.store.rundir import Unit
 from perturbations.candidates import CandidateGenerator
 from perturbations.params import params_to_dict
 from perturbations.suite import Condition
 
 
-def adversarial_unit(predictor: Any, examples: list[dict], unit: Unit, condition: Any, *, fields: Sequence[str],
-                     desc: str) -> tuple[list[dict], list[dict], dict]:
-    """(inputs the model saw, prediction records, meta entries) of an adversarial unit."""
-    if isinstance(condition, TransferSource):
-        return transfer_unit(predictor, examples, condition, fields=fields, desc=desc)
-    return attack_unit(predictor, examples, unit.lang, condition, fields=fields, desc=desc)
-
-
 def attack_unit(predictor: Any, examples: list[dict], lang: str, condition: Condition, *, fields: Sequence[str],
                 desc: str) -> tuple[list[dict], list[dict], dict]:
+    """(adversarial inputs, prediction records, meta entries) of ``condition``'s search on ``examples``."""
     params = condition.attack
     assert params is not None
     token_task = predictor.spec.type == "token_classification"

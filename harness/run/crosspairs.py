@@ -7,30 +7,43 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from harness.run.conditions import Predicted, UnitData
+from harness.spec.taskspec import TaskSpec
+from harness.store.conditions import ConditionId
+from perturbations import crosslingual_pairs
+
+SUITE = "xling"
+
 
 @dataclass(frozen=True)
 class CrossLingualPairs:
     """Condition "xling.b-<lang>": the second segment of each pair taken from ``second_lang``."""
 
     second_lang: str
-    suite: str = "xling"
-    variants: int = 1
 
     @property
-    def name(self) -> str:
-        return f"b-{self.second_lang}"
+    def id(self) -> ConditionId:
+        return ConditionId(SUITE, f"b-{self.second_lang}")
 
     def claims(self, lang: str) -> bool:
         return lang != self.second_lang
 
-    def applies_to(self, task_type: str) -> bool:
-        return task_type == "pair_classification"
+    def applies_to(self, spec: TaskSpec) -> bool:
+        return spec.type == "pair_classification"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "suite": self.suite, "second_lang": self.second_lang, "field": "text_b"}
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"name": self.id.name, "suite": SUITE, "second_lang": self.second_lang, "field": "text_b"}
 
+    @property
     def signature(self) -> str:
-        return hashlib.sha256(repr(sorted(self.to_dict().items())).encode()).hexdigest()[:12]
+        return hashlib.sha256(repr(sorted(self.params.items())).encode()).hexdigest()[:12]
+
+    def predict(self, data: UnitData) -> Predicted:
+        mixed = crosslingual_pairs(data.examples, data.load(self.second_lang))
+        meta = {"condition_params": self.params, "condition_signature": self.signature,
+                "change": pair_change(data.examples, mixed)}
+        return Predicted(mixed, data.predictor.predict(mixed, desc=data.desc), meta)
 
 
 def pair_change(clean: list[dict], mixed: list[dict]) -> dict[str, float]:

@@ -1,5 +1,5 @@
-"""Evaluate one submission: for each unit of work (task, language, split, condition), load examples,
-perturb them if the condition says so, predict, store the predictions, and rebuild results.json.
+"""Evaluate one submission: for each unit of work (task, language, split, condition), load examples, let the
+condition (:mod:`harness.run.conditions`) predict them, store the predictions, and rebuild results.json.
 
 Units already stored for the same fingerprint are skipped, so re-running a command recomputes nothing
 and a run killed mid-way resumes at the first unfinished unit. The model is loaded only when some unit
@@ -8,24 +8,27 @@ actually needs it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness import __version__
+from harness.attack.transfer import load_sources
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
 from harness.models.loading import ModelCache, RuntimeOptions, is_local, weights_fingerprint
-from harness.models.predictors import get_predictor
-from harness.run.crosspairs import CrossLingualPairs, pair_change
+from harness.models.predictors import Predictor, get_predictor
+from harness.run.adversarial import Attack, Transfer
+from harness.run.conditions import Clean, Condition, Perturbed, UnitData
+from harness.run.crosspairs import CrossLingualPairs
 from harness.run.variants import worst_case_units, write_worst_case
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, known_language_codes
+from harness.store.results import claim_run_dir, model_signature, write_results
 from harness.store.rundir import RunStore, Unit
-from harness.store.scoring import scores_from_store, task_averages
-from harness.store.signature import fingerprint, library_versions, signature
+from harness.store.signature import fingerprint, library_versions
+from perturbations import Suite
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class RunRequest:
     split: str | None = None
     limit: int | None = None
     revision: str | None = None
-    suite: Any = None  # perturbations.Suite or None
+    suite: Suite | None = None
     cross_pairs: list[str] = field(default_factory=list)  # pair tasks: text_b also from these languages
     overwrite: bool = False
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
@@ -69,17 +72,21 @@ def _check_languages(requested: list[str] | None, specs: list[TaskSpec]) -> None
             raise XRobustError(f"language {lang!r} is not covered by any requested task", field="--langs")
 
 
-def _conditions(request: RunRequest) -> list[Any]:
-    conditions: list[Any] = [None]  # None = clean
-    if request.suite is not None:
-        conditions.extend(request.suite.conditions)
-    conditions.extend(CrossLingualPairs(lang) for lang in request.cross_pairs)
+def _conditions(request: RunRequest) -> list[Condition]:
+    """Clean, the suite's conditions (each seeded variant of a random one), then the cross-language pairs."""
+    conditions: list[Condition] = [Clean()]
+    for cond in request.suite.conditions if request.suite is not None else ():
+        conditions += [Attack(cond)] if cond.adversarial else [Perturbed(cond, k) for k in range(cond.variants)]
+    conditions += [CrossLingualPairs(lang) for lang in request.cross_pairs]
     return conditions
 
 
-def condition_id(condition: Any) -> str:
-    """The unit's condition name: "clean", or "<suite>.<condition>" (unique across suites)."""
-    return "clean" if condition is None else f"{condition.suite}.{condition.name}"
+class Planned(NamedTuple):
+    """One unit to predict: its task, name and condition."""
+
+    spec: TaskSpec
+    unit: Unit
+    condition: Condition
 
 
 class Runner:
@@ -90,7 +97,7 @@ class Runner:
         self.store = RunStore(request.out)
         self.models = ModelCache(request.model, request.options, request.revision)
         self._weights: str | None = None
-        self._predictors: dict[str, Any] = {}
+        self._predictors: dict[str, Predictor] = {}
 
     @property
     def weights(self) -> str:
@@ -98,90 +105,69 @@ class Runner:
             self._weights = weights_fingerprint(self.request.model)
         return self._weights
 
-    def _submission(self) -> dict:
+    def _submission(self, old: dict | None) -> dict:
+        """This run's submission metadata; a run dir already claimed must belong to the same model."""
         req = self.request
         model_path = str(Path(req.model).resolve()) if is_local(req.model) else req.model
         default_name = Path(req.model.rstrip("/")).name or req.model
-        return {"name": req.name or default_name, "model": req.model, "model_path": model_path,
-                "revision": req.revision, "weights_sha256": self.weights, "dtype": req.options.dtype,
-                "seed": req.options.seed, "harness_version": __version__, "libraries": library_versions(),
-                **req.metadata}
-
-    def _claim_run_dir(self) -> dict:
-        """Create run.json, or check that this run dir belongs to the same model."""
-        existing = self.store.read_run()
-        submission = self._submission()
-        if existing is not None:
-            old = existing.get("submission", {})
+        submission = {"name": req.name or default_name, "model": req.model, "model_path": model_path,
+                      "revision": req.revision, "weights_sha256": self.weights, "dtype": req.options.dtype,
+                      "seed": req.options.seed, "harness_version": __version__, "libraries": library_versions(),
+                      **req.metadata}
+        if old is not None:
             if old.get("weights_sha256") != submission["weights_sha256"] or old.get("model_path") != \
                     submission["model_path"]:
                 raise XRobustError(
                     f"run directory belongs to model {old.get('model')} ({old.get('weights_sha256')}); "
                     "use another --out", file=self.store.run_file, field="submission.model")
-            submission["name"] = self.request.name or old.get("name", submission["name"])
-            submission["created"] = old.get("created")
-        submission.setdefault("created", None)
-        submission["created"] = submission["created"] or _dt.datetime.now(_dt.timezone.utc).isoformat(
-            timespec="seconds")
-        run = {"submission": submission, "signature": (existing or {}).get("signature", "")}
-        self.store.write_run(run)
-        return run
+            submission["name"] = req.name or old.get("name", submission["name"])
+        return submission
 
-    def unit_fingerprint(self, spec: TaskSpec, unit: Unit, condition: Any) -> str:
+    def unit_fingerprint(self, spec: TaskSpec, unit: Unit, condition: Condition) -> str:
         req = self.request
-        return fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
-                           split=unit.split, condition=condition.signature() if condition else "clean",
-                           limit=req.limit, dtype=req.options.dtype, data=str(req.data_dir or "hub"))
+        fp = fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
+                         split=unit.split, condition=condition.signature, limit=req.limit, dtype=req.options.dtype,
+                         data=str(req.data_dir or "hub"))
+        variant = condition.id.variant
+        return fingerprint(base=fp, variant=variant) if variant else fp
 
-    def plan(self) -> list[tuple[TaskSpec, Unit, Any, int]]:
-        """(task, unit, condition, variant) for every unit to predict; a condition with ``variants: K`` gives
-        K units ("<suite>.<cond>" for variant 0, "<suite>.<cond>~v<k>" for the others); each greedy attack unit
-        of an ``adversarial_from`` run gives one unit "<suite>.<cond>@from-<its submission>"."""
+    def plan(self) -> list[Planned]:
+        """Every unit to predict, per task and language: clean, the suite's conditions (a condition with
+        ``variants: K`` gives K units, "<suite>.<cond>" and "<suite>.<cond>~v<k>" for k = 1..K-1), the
+        cross-language pairs, and one unit "<suite>.<cond>@from-<its submission>" per greedy attack unit of an
+        ``adversarial_from`` run with this task, language and split."""
         req = self.request
         _check_languages(req.langs, req.tasks)
-        sources = None
-        if req.adversarial_from:
-            from harness.attack.transfer import load_sources
-
-            sources = load_sources(req.adversarial_from)
+        sources = load_sources(req.adversarial_from) if req.adversarial_from else []
+        conditions = _conditions(req)
         units = []
         for spec in req.tasks:
             split = req.split or spec.eval_split
+            here = conditions + [Transfer(source) for source in sources if source.unit.split == split]
             for lang in _languages_for(spec, req.langs):
-                for condition in _conditions(req):
-                    if condition is not None and not (condition.claims(lang) and condition.applies_to(spec.type)):
-                        continue
-                    name = condition_id(condition)
-                    for variant in range(getattr(condition, "variants", 1) or 1):
-                        unit_name = name if variant == 0 else f"{name}~v{variant}"
-                        units.append((spec, Unit(spec.name, lang, split, unit_name), condition, variant))
-                for source in sources or ():  # another submission's adversarial inputs (transfer)
-                    if (source.unit.task, source.unit.lang, source.unit.split) == (spec.name, lang, split):
-                        units.append((spec, Unit(spec.name, lang, split, source.condition), source, 0))
-        if sources is not None and not any(u[2] in sources for u in units):
+                units += [Planned(spec, Unit(spec.name, lang, split, str(c.id)), c) for c in here
+                          if c.claims(lang) and c.applies_to(spec)]
+        if req.adversarial_from and not any(isinstance(p.condition, Transfer) for p in units):
             raise XRobustError("no stored greedy attack units for the requested tasks, languages and split in "
                                f"{', '.join(map(str, req.adversarial_from))}", field="--adversarial-from")
         return units
 
     def run(self) -> dict:
         """Run every pending unit; returns the results dict that was written."""
-        run = self._claim_run_dir()
+        run = claim_run_dir(self.store, self._submission)
         plan = self.plan()
         done = 0
         fingerprints: dict[Unit, str] = {}
-        for spec, unit, condition, variant in plan:
-            fp = self.unit_fingerprint(spec, unit, condition)
-            if variant:
-                fp = fingerprint(base=fp, variant=variant)
-            fingerprints[unit] = fp
+        for spec, unit, condition in plan:
+            fp = fingerprints[unit] = self.unit_fingerprint(spec, unit, condition)
             if self.request.overwrite:
                 self.store.remove_unit(unit)
             elif self.store.is_complete(unit, fp):
                 done += 1
                 continue
-            self._run_unit(spec, unit, condition, fp, variant)
+            self._run_unit(spec, unit, condition, fp)
             self.write_results(run)
-        for worst, parts in worst_case_units(plan).items():
+        for worst, parts in worst_case_units(p.unit for p in plan).items():
             fp = fingerprint(worst_of=[fingerprints[u] for u in parts])
             if self.request.overwrite or not self.store.is_complete(worst, fp):
                 write_worst_case(self.store, worst, parts, fp)
@@ -189,7 +175,13 @@ class Runner:
         log.info("%d units, %d were already complete", len(plan), done)
         return self.write_results(run)
 
-    def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Any, fp: str, variant: int = 0) -> None:
+    def _predictor(self, spec: TaskSpec) -> Predictor:
+        predictor = self._predictors.get(spec.name)
+        if predictor is None:
+            predictor = self._predictors[spec.name] = get_predictor(spec, self.models, self.request.options)
+        return predictor
+
+    def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Condition, fp: str) -> None:
         req = self.request
         examples = load_examples(spec, unit.lang, unit.split, data_dir=req.data_dir, limit=req.limit)
         fields = spec.perturb_fields
@@ -197,62 +189,16 @@ class Runner:
         extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
                                  "task_type": spec.type, "task_config": spec.config_hash(),
                                  "text_fields": list(fields)}
-        predictor = self._predictors.get(spec.name)
-        if predictor is None:
-            predictor = self._predictors[spec.name] = get_predictor(spec, self.models, req.options)
-        if getattr(condition, "adversarial", False):  # searched with this model, or another run's inputs
-            from harness.attack.unit import adversarial_unit
 
-            examples, records, more = adversarial_unit(predictor, examples, unit, condition, fields=list(fields),
-                                                       desc=str(unit))
-            extra.update(more)
-        else:
-            if isinstance(condition, CrossLingualPairs):
-                from perturbations import crosslingual_pairs
+        def load(lang: str) -> list[dict]:
+            return load_examples(spec, lang, unit.split, data_dir=req.data_dir, limit=req.limit)
 
-                second = load_examples(spec, condition.second_lang, unit.split, data_dir=req.data_dir,
-                                       limit=req.limit)
-                mixed = crosslingual_pairs(examples, second)
-                extra.update(condition_params=condition.to_dict(), condition_signature=condition.signature(),
-                             change=pair_change(examples, mixed))
-                examples, condition = mixed, None
-            if condition is not None:
-                from perturbations import perturb_examples
-
-                examples, change = perturb_examples(examples, task_type=spec.type, fields=list(spec.perturb_fields),
-                                                    lang=unit.lang, condition=condition, variant=variant)
-                extra["condition_params"] = condition.to_dict()
-                extra["variant"] = variant
-                extra["condition_signature"] = condition.signature()
-                extra["change"] = change.to_dict()
-            records = predictor.predict(examples, desc=str(unit))
-        for record, example, attr in zip(records, examples, attrs, strict=True):
+        predicted = condition.predict(UnitData(spec, unit, examples, self._predictor(spec), load))
+        extra.update(predicted.meta)
+        for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):
             record["input"] = {name: example[name] for name in fields if name in example}
             record["attrs"] = attr
-        self.store.write_unit(unit, records, fp, extra)
+        self.store.write_unit(unit, predicted.records, fp, extra)
 
     def write_results(self, run: dict) -> dict:
-        scores = scores_from_store(self.store)
-        metas = {str(u): m for u, m in self.store.complete_units()}
-        ranked = {m["task"]: m.get("ranked_metric") for m in metas.values()}
-        sub = run["submission"]
-        tasks = {m["task"]: m.get("task_config", "") for m in metas.values()}
-        conds = {m["condition"]: (m.get("condition_signature") or "") for m in metas.values()
-                 if "~v" not in m["condition"] and "@worst" not in m["condition"]}  # variants: in the hash
-        sig = signature(model=sub["model"], revision=sub.get("revision"), weights=sub["weights_sha256"],
-                        tasks=tasks, dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None)
-        run["signature"] = sig
-        self.store.write_run(run)
-        results = {
-            "submission": sub,
-            "signature": sig,
-            "ranked_metrics": ranked,
-            "scores": scores,
-            "task_averages": task_averages(scores),
-            "units": [{k: m[k] for k in ("task", "lang", "split", "condition", "n", "fingerprint")}
-                      | ({"change": m["change"]} if "change" in m else {}) for m in metas.values()],
-        }
-        from harness.store.rundir import write_json
-
-        write_json(self.store.results_file, results)
-        return results
+        return write_results(self.store, run, model_signature)

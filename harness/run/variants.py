@@ -9,7 +9,7 @@ every statistic and report treats it like any other condition.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -17,15 +17,14 @@ from harness.metrics import METRICS
 from harness.store.rundir import RunStore, Unit
 
 
-def worst_case_units(plan: list[tuple[Any, Unit, Any, int]]) -> dict[Unit, list[Unit]]:
-    """Derived worst-case unit → its variant units, for conditions with more than one variant."""
+def worst_case_units(units: Iterable[Unit]) -> dict[Unit, list[Unit]]:
+    """Derived worst-case unit → its variant units (in order), for conditions with seeded variants."""
     groups: dict[Unit, list[Unit]] = defaultdict(list)
-    for _spec, unit, condition, _variant in plan:
-        if condition is None or (getattr(condition, "variants", 1) or 1) < 2:
-            continue
-        base = unit.condition.split("~v")[0]
-        groups[Unit(unit.task, unit.lang, unit.split, f"{base}@worst")].append(unit)
-    return dict(groups)
+    for unit in units:
+        cond = unit.condition_id
+        if not cond.is_clean and not cond.source:
+            groups[Unit(unit.task, unit.lang, unit.split, str(cond.worst_case()))].append(unit)
+    return {worst: parts for worst, parts in groups.items() if any(u.condition_id.variant for u in parts)}
 
 
 def per_example_scores(records: list[dict], metric_name: str) -> np.ndarray:

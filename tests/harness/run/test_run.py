@@ -75,11 +75,11 @@ def test_rerun_recomputes_nothing_and_resume_after_crash(tmp_path: Path, shared_
     calls: list[str] = []
     original = runner_module.Runner._run_unit
 
-    def crash_on_third(self, spec, unit, condition, fp, variant=0):  # noqa: ANN001
+    def crash_on_third(self, spec, unit, condition, fp):  # noqa: ANN001
         calls.append(unit.lang)
         if len(calls) == 3:
             raise KeyboardInterrupt  # the process is killed mid-way
-        return original(self, spec, unit, condition, fp, variant)
+        return original(self, spec, unit, condition, fp)
 
     monkeypatch.setattr(runner_module.Runner, "_run_unit", crash_on_third)
     assert run_cli(*args) == 130
@@ -93,7 +93,7 @@ def test_rerun_recomputes_nothing_and_resume_after_crash(tmp_path: Path, shared_
     monkeypatch.setattr(runner_module.Runner, "_run_unit", original)
     seen: list[str] = []
     monkeypatch.setattr(runner_module.Runner, "_run_unit",
-                        lambda self, spec, unit, c, fp, v=0: (seen.append(unit.lang), original(self, spec, unit, c, fp, v)))
+                        lambda self, spec, unit, c, fp: (seen.append(unit.lang), original(self, spec, unit, c, fp)))
     assert run_cli(*args) == 0
     assert len(seen) == 1  # only the unit that was interrupted
     for path, mtime in kept.items():

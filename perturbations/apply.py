@@ -1,6 +1,6 @@
 """Apply a condition to canonical examples, preserving labels, and report what changed.
 
-Label preservation by task type:
+What may be edited, and how, is the task type's :class:`~perturbations.policies.FieldPolicy`:
 
 * ``token_classification``: one output token per input token (tags stay aligned);
 * ``qa``: gold answer spans (widened to whole words) are never edited; the context around them is
@@ -19,22 +19,21 @@ from typing import Any
 
 from perturbations.base import Perturbation, Tally
 from perturbations.errors import PerturbationError
+from perturbations.policies import BUILTIN_TASK_TYPES, NEVER_PERTURBED, POLICIES, FieldPolicy
 from perturbations.seeding import example_rng
 from perturbations.stats import ChangeStats, StatsAccumulator, text_change, tokens_change
 from perturbations.suite import Condition
 from perturbations.text import WORD_RE
 
-TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
-              "candidate_retrieval")
-NEVER_PERTURBED = {"id", "label", "tags", "answers", "positives"}
+TASK_TYPES = BUILTIN_TASK_TYPES
 MIN_EXPECTED_EDITS = 10.0  # below this, "nothing changed" may be chance (P <= e^-10 above it)
 
 Steps = list[tuple[int, Perturbation, Tally]]
 
 
-def _check_call(task_type: str, fields: list[str], condition: Condition, variant: int) -> None:
-    if task_type not in TASK_TYPES:
-        raise PerturbationError(f"unknown task type {task_type!r} (known: {', '.join(TASK_TYPES)})", field="task_type")
+def _check_call(task_type: str, fields: list[str], condition: Condition, variant: int) -> FieldPolicy:
+    if task_type not in POLICIES:
+        raise PerturbationError(f"unknown task type {task_type!r} (known: {', '.join(POLICIES)})", field="task_type")
     if not fields:
         raise PerturbationError("no perturbable fields given", field="perturb_fields")
     bad = [f for f in fields if f in NEVER_PERTURBED]
@@ -43,6 +42,7 @@ def _check_call(task_type: str, fields: list[str], condition: Condition, variant
     if not 0 <= variant < condition.variants:
         raise PerturbationError(f"variant {variant} out of range: condition {condition.name!r} has "
                            f"{condition.variants} variant(s)", field="variant")
+    return POLICIES[task_type]
 
 
 def _run_text(text: str, steps: Steps, seed: int, ex_id: str, key: str, lang: str, variant: int) -> str:
@@ -61,18 +61,18 @@ def _run_tokens(tokens: list[str], steps: Steps, seed: int, ex_id: str, key: str
     return out
 
 
-def _protected(context: str, answers: dict[str, Any], ex_id: str) -> list[tuple[int, int]]:
+def _protected(context: str, answers: dict[str, Any], ex_id: str, field: str) -> list[tuple[int, int]]:
     """Merged character intervals covering every gold answer, widened to whole words."""
     spans = []
     texts, starts = answers.get("text", []), answers.get("answer_start", [])
     if len(texts) != len(starts):
-        raise PerturbationError(f"example {ex_id!r}: answers.text and answers.answer_start differ in length",
-                           field="answers")
+        raise PerturbationError(f"example {ex_id!r}: {field}.text and {field}.answer_start differ in length",
+                                field=field)
     for text, start in zip(texts, starts, strict=True):
         end = start + len(text)
         if context[start:end] != text:
             raise PerturbationError(f"example {ex_id!r}: answer {text!r} is not at offset {start} of the context",
-                               field="answers")
+                                    field=field)
         while start > 0 and WORD_RE.match(context[start - 1]):
             start -= 1
         while end < len(context) and WORD_RE.match(context[end]):
@@ -87,14 +87,15 @@ def _protected(context: str, answers: dict[str, Any], ex_id: str) -> list[tuple[
     return merged
 
 
-def _run_context(example: dict, steps: Steps, seed: int, lang: str, variant: int) -> tuple[str, dict]:
-    """Perturb a QA context outside the answer spans; returns (context, answers with new offsets)."""
-    context, answers, ex_id = example["context"], example["answers"], example["id"]
-    keep = _protected(context, answers, ex_id)
+def _run_around_spans(example: dict, name: str, answers_field: str, steps: Steps, seed: int, lang: str,
+                      variant: int) -> tuple[str, dict]:
+    """Perturb text field ``name`` outside the answer spans; returns (text, answers with new offsets)."""
+    context, answers, ex_id = example[name], example[answers_field], example["id"]
+    keep = _protected(context, answers, ex_id, answers_field)
     original = _split_like(context, keep)
     pieces = list(original)
     for i, step, tally in steps:
-        rng = example_rng(seed, i, step.name, ex_id, "context", variant)
+        rng = example_rng(seed, i, step.name, ex_id, name, variant)
         pieces = [(t if locked or not t else step.apply(t, rng, lang, tally), locked) for t, locked in pieces]
     new_starts = {}
     old = new = 0
@@ -140,7 +141,7 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
     nothing changed although the condition claims ``lang``: always when no unit was eligible, and when
     at least ``MIN_EXPECTED_EDITS`` edits were expected. Pass whole evaluation sets (or decent chunks).
     """
-    _check_call(task_type, fields, condition, variant)
+    policy = _check_call(task_type, fields, condition, variant)
     if not examples:
         return [], ChangeStats(steps=[])
     if not condition.claims(lang):
@@ -161,14 +162,16 @@ def perturb_examples(examples: list[dict], *, task_type: str, fields: list[str],
         changed = False
         for name in fields:
             value = example.get(name)
-            if task_type == "qa" and name == "context" and isinstance(value, str):
-                new["context"], new["answers"] = _run_context(example, steps, seed, lang, variant)
-                parts.append(text_change(value, new["context"]))
+            answers_field = policy.answers_for(name)
+            if answers_field is not None and isinstance(value, str):
+                new[name], new[answers_field] = _run_around_spans(example, name, answers_field, steps, seed, lang,
+                                                                  variant)
+                parts.append(text_change(value, new[name]))
             elif isinstance(value, str):
                 new[name] = _run_text(value, steps, seed, ex_id, name, lang, variant)
                 parts.append(text_change(value, new[name]))
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-                if task_type == "token_classification":
+                if policy.tokens:
                     new[name] = _run_tokens(value, steps, seed, ex_id, name, lang, variant)
                     parts.append(tokens_change(value, new[name]))
                 else:

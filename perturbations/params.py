@@ -1,11 +1,13 @@
-"""Typed parsing of perturbation parameters from suite YAML into frozen dataclasses."""
+"""Typed parsing of perturbation parameters from suite YAML into frozen dataclasses (checked by
+:mod:`perturbations.validation`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import typing
 from pathlib import Path
 from typing import Any
+
+from perturbations.validation import Invalid, read, rules_from_hints
 
 
 class ParamError(Exception):
@@ -31,30 +33,8 @@ class BaseParams:
     languages: tuple[str, ...] = ()
 
 
-def _coerce(name: str, kind: Any, value: Any) -> Any:
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
-            raise ParamError(f"expected a list of strings, got {value!r}", name)
-        return tuple(items)
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ParamError(f"expected true or false, got {value!r}", name)
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(f"expected a number, got {value!r}", name)
-        return float(value)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamError(f"expected an integer, got {value!r}", name)
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise ParamError(f"expected a string, got {value!r}", name)
-        return value
-    raise TypeError(f"unsupported parameter type {kind!r} for {name}")  # programming error
+EXPECTED = "expected {what}, got {value!r}"
+UNKNOWN = "unknown parameter {key!r} (known: {known})"
 
 
 def parse_params(cls: type, raw: dict[str, Any] | None, units: tuple[str, ...]) -> Any:
@@ -62,13 +42,10 @@ def parse_params(cls: type, raw: dict[str, Any] | None, units: tuple[str, ...]) 
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ParamError(f"expected a mapping of parameters, got {type(raw).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in hints:
-            raise ParamError(f"unknown parameter {key!r} (known: {', '.join(names)})", str(key))
-        values[key] = _coerce(key, hints[key], value)
+    try:
+        values = read(raw, rules_from_hints(cls), EXPECTED, unknown=UNKNOWN, sort_known=False)
+    except Invalid as err:
+        raise ParamError(err.message, err.field) from None
     params = cls(**values)
     rate = getattr(params, "rate", None)
     if rate is not None and not 0.0 < rate <= 1.0:

@@ -1,8 +1,9 @@
-"""Metrics as per-example sufficient statistics plus an aggregate of their column sums.
+"""Metrics as per-example sufficient statistics plus a batched aggregate of their column sums.
 
 Every score the harness reports is ``metric.aggregate(stats.sum(0), n)`` where ``stats`` is an
 ``(n_examples, k)`` array computed from stored prediction records alone. Bootstrap and permutation tests
-resample rows of that array, so no score ever needs a model to be recomputed. Values are in percent.
+resample rows of that array and score all resamples in one call, since every registered aggregate is batched
+over leading axes (:mod:`harness.metrics.aggregates`, checked by :func:`register`). Values are in percent.
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.metrics.aggregates import Aggregate, check_batched, ratio
+
 Records = Sequence[dict]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A named metric: columns of per-example statistics and how their sums become a score."""
+    """A named metric: columns of per-example statistics and how their sums become a score.
+
+    ``aggregate(sums, n)`` takes sums of shape ``(..., k)`` and returns scores of shape ``(...)``."""
 
     name: str
     columns: tuple[str, ...]
     task_types: tuple[str, ...]
     per_example: Callable[[Records], np.ndarray]
-    aggregate: Callable[[np.ndarray, int], float]
+    aggregate: Aggregate
     higher_is_better: bool = True
 
     def stats(self, records: Records) -> np.ndarray:
@@ -41,25 +46,13 @@ METRICS: dict[str, Metric] = {}
 
 
 def register(metric: Metric) -> Metric:
+    """Add ``metric`` to :data:`METRICS`; refuses a second metric of the same name and an aggregate that is not
+    batched over leading axes (:func:`harness.metrics.aggregates.check_batched`)."""
     if metric.name in METRICS:
         raise ValueError(f"metric {metric.name!r} registered twice")
+    check_batched(metric.name, metric.aggregate, len(metric.columns))
     METRICS[metric.name] = metric
     return metric
-
-
-def ratio(sums: np.ndarray, n: int) -> float:
-    """100 · Σcorrect / Σtotal."""
-    return 100.0 * sums[0] / sums[1] if sums[1] else float("nan")
-
-
-def mean_of_first(sums: np.ndarray, n: int) -> float:
-    return 100.0 * sums[0] / n
-
-
-def f1_from_counts(sums: np.ndarray, n: int) -> float:
-    tp, fp, fn = sums[0], sums[1], sums[2]
-    denom = 2 * tp + fp + fn
-    return 100.0 * 2 * tp / denom if denom else 0.0
 
 
 def _match(key: str, gold_key: str = "gold") -> Callable[[Records], np.ndarray]:
@@ -83,4 +76,3 @@ def metric_table(metric_names: Sequence[str], records: Records) -> dict[str, tup
         stats = metric.stats(records)
         out[name] = (metric.score(stats), stats)
     return out
-

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.metrics.base import Metric, Records, mean_of_first, register
+from harness.metrics.aggregates import mean_of_first
+from harness.metrics.base import Metric, Records, register
 
 MAP_K = 20
 

@@ -22,11 +22,12 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from harness.metrics.aggregates import mean_of_column, mean_of_two
 from harness.metrics.base import Metric, Records, register
 
 _ASCII_PUNCT = frozenset(string.punctuation)
@@ -101,17 +102,6 @@ def _stats(records: Records) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(records), 2)
 
 
-def _col(index: int) -> Callable[[np.ndarray, int], float]:
-    def aggregate(sums: np.ndarray, n: int) -> float:
-        return 100.0 * sums[index] / n
-
-    return aggregate
-
-
-def _mean_em_f1(sums: np.ndarray, n: int) -> float:
-    return 100.0 * (sums[0] + sums[1]) / (2 * n)
-
-
-register(Metric("exact_match", ("em", "f1"), ("qa",), _stats, _col(0)))
-register(Metric("f1", ("em", "f1"), ("qa",), _stats, _col(1)))
-register(Metric("em_f1", ("em", "f1"), ("qa",), _stats, _mean_em_f1))
+register(Metric("exact_match", ("em", "f1"), ("qa",), _stats, mean_of_column(0)))
+register(Metric("f1", ("em", "f1"), ("qa",), _stats, mean_of_column(1)))
+register(Metric("em_f1", ("em", "f1"), ("qa",), _stats, mean_of_two))

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.metrics.base import Metric, Records, f1_from_counts, ratio, register
+from harness.metrics.aggregates import f1_from_counts, precision_from_counts, ratio, recall_from_counts
+from harness.metrics.base import Metric, Records, register
 
 Entity = tuple[str, int, int]
 
@@ -79,18 +80,8 @@ def _token_stats(records: Records) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(records), 2)
 
 
-def _precision(sums: np.ndarray, n: int) -> float:
-    predicted = sums[0] + sums[1]
-    return 100.0 * sums[0] / predicted if predicted else 0.0
-
-
-def _recall(sums: np.ndarray, n: int) -> float:
-    actual = sums[0] + sums[2]
-    return 100.0 * sums[0] / actual if actual else 0.0
-
-
 _TYPES = ("token_classification",)
 register(Metric("token_accuracy", ("correct", "total"), _TYPES, _token_stats, ratio))
 register(Metric("entity_f1", ("tp", "fp", "fn"), _TYPES, _entity_stats, f1_from_counts))
-register(Metric("entity_precision", ("tp", "fp", "fn"), _TYPES, _entity_stats, _precision))
-register(Metric("entity_recall", ("tp", "fp", "fn"), _TYPES, _entity_stats, _recall))
+register(Metric("entity_precision", ("tp", "fp", "fn"), _TYPES, _entity_stats, precision_from_counts))
+register(Metric("entity_recall", ("tp", "fp", "fn"), _TYPES, _entity_stats, recall_from_counts))

@@ -1,9 +1,9 @@
 """Paired bootstrap confidence intervals, rank intervals and rank groups for leaderboard scores.
 
-A metric is per-example statistics ``S`` of shape ``(n, k)`` plus an aggregate ``agg(S.sum(0), n)`` (see
-:mod:`harness.stats.engine`). All submissions are scored on the same examples in the same order, and every
-resample draws the same examples for all of them (paired). Significance tests live in
-:mod:`harness.stats.significance`; everything is re-exported here.
+A metric is per-example statistics ``S`` of shape ``(n, k)`` plus an aggregate ``agg(S.sum(0), n)`` batched
+over leading axes (see :mod:`harness.metrics.aggregates` and :mod:`harness.stats.engine`). All submissions
+are scored on the same examples in the same order, and every resample draws the same examples for all of them
+(paired). Significance tests live in :mod:`harness.stats.significance`; everything is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,20 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.stats.engine import (
-    ACCURACY,
-    ENTITY_F1,
-    EXACT_MATCH,
-    MEAN_AP,
-    SQUAD_F1,
-    AggFn,
-    AggLike,
-    Aggregate,
-    bootstrap_values,
-    f1_from_counts,
-    mean_of_column,
-    ratio_of_sums,
-)
+from harness.stats.engine import AggFn, AggLike, bootstrap_values
 from harness.stats.significance import (
     Comparison,
     SignificanceResult,
@@ -40,14 +27,8 @@ from harness.stats.significance import (
 )
 
 __all__ = [
-    "ACCURACY",
-    "ENTITY_F1",
-    "EXACT_MATCH",
-    "MEAN_AP",
-    "SQUAD_F1",
     "AggFn",
     "AggLike",
-    "Aggregate",
     "BootstrapResult",
     "Comparison",
     "RankIntervals",
@@ -55,16 +36,14 @@ __all__ = [
     "benjamini_hochberg",
     "compare",
     "correct_pvalues",
-    "f1_from_counts",
     "gain_robustness",
     "holm",
     "mcnemar_exact",
-    "mean_of_column",
     "paired_bootstrap",
     "paired_permutation_test",
+    "percentile_ci",
     "rank_groups",
     "rank_intervals",
-    "ratio_of_sums",
 ]
 
 
@@ -102,11 +81,16 @@ class RankIntervals:
     alpha: float
 
 
+def percentile_ci(samples: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``alpha/2`` and ``1 - alpha/2`` quantiles of bootstrap ``samples`` along the first axis."""
+    low, high = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    return low, high
+
+
 def _percentiles(samples: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    low, high = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
-    return low, high
+    return percentile_ci(samples, alpha)
 
 
 def paired_bootstrap(

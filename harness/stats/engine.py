@@ -1,13 +1,14 @@
-"""Resampling engine behind :mod:`harness.stats.bootstrap`: metric aggregates and fast bootstrap / sign-flip sums.
+"""Resampling engine behind :mod:`harness.stats.bootstrap`: fast bootstrap / sign-flip sums and their scores.
 
-Every metric is a *ratio of sums*: per-example statistics ``S`` of shape ``(n, k)`` and an aggregate
-``value = agg(S.sum(0), n)``. Because the value only depends on column sums, a bootstrap resample only
-needs the resampled column sums. Per-example rows take few distinct values (``correct`` is 0/1, ...), so
-identical rows (jointly across all submissions, which keeps the resampling paired) are grouped, and a
-resample is a multinomial count vector over the groups: ``sums = counts @ group_values``. Resampling ``n``
-examples with replacement and counting how many fall into each group gives exactly such a multinomial, so
-the result has the same distribution as the plain index-gather bootstrap. When rows are mostly distinct
-(continuous statistics) the engine falls back to a chunked index-gather.
+Every metric is a function of sums: per-example statistics ``S`` of shape ``(n, k)`` and an aggregate
+``value = agg(S.sum(0), n)`` batched over leading axes (:mod:`harness.metrics.aggregates`). Because the
+value only depends on column sums, a bootstrap resample only needs the resampled column sums. Per-example
+rows take few distinct values (``correct`` is 0/1, ...), so identical rows (jointly across all submissions,
+which keeps the resampling paired) are grouped, and a resample is a multinomial count vector over the groups:
+``sums = counts @ group_values``. Resampling ``n`` examples with replacement and counting how many fall into
+each group gives exactly such a multinomial, so the result has the same distribution as the plain
+index-gather bootstrap. When rows are mostly distinct (continuous statistics) the engine falls back to a
+chunked index-gather. All resamples of all submissions are then scored by one call of the aggregate.
 """
 
 from __future__ import annotations
@@ -15,79 +16,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-AggFn = Callable[[np.ndarray, int], np.ndarray]
-"""``agg(sums, n)``: ``sums`` has shape ``(..., k)`` (index the LAST axis), returns shape ``(...)``.
-Scalar aggregates of one 1-D sums vector also work (detected by a probe and looped, slower)."""
+AggFn = Callable[[np.ndarray, Any], np.ndarray]
+"""``agg(sums, n)``: ``sums`` has shape ``(..., k)`` (index the LAST axis), returns shape ``(...)``; see
+:mod:`harness.metrics.aggregates`. Every registered metric's aggregate is one (checked at registration)."""
 
 
 class HasAggregate(Protocol):
-    """Anything with ``aggregate(sums, n)``, e.g. ``harness.metrics.base.Metric``."""
+    """Anything with a batched ``aggregate(sums, n)``, e.g. ``harness.metrics.base.Metric``."""
 
     @property
-    def aggregate(self) -> Callable[[np.ndarray, int], float]: ...
+    def aggregate(self) -> AggFn: ...
 
 
 AggLike = AggFn | HasAggregate
 
 _CELLS_PER_CHUNK = 10_000_000  # float cells of one chunk's count matrix (~80 MB)
 _RESAMPLES_PER_CHUNK = 1_000
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """A named aggregate over column sums; callable as ``agg(sums, n)``."""
-
-    name: str
-    columns: tuple[str, ...]
-    fn: AggFn
-
-    def __call__(self, sums: np.ndarray, n: int) -> np.ndarray:
-        return self.fn(sums, n)
-
-
-def ratio_of_sums(num: int = 0, den: int = 1, name: str = "ratio") -> AggFn:
-    """``sum(col num) / sum(col den)``; NaN where the denominator sum is 0."""
-
-    def fn(sums: np.ndarray, n: int) -> np.ndarray:
-        sums = np.asarray(sums, dtype=np.float64)
-        top, bottom = sums[..., num], sums[..., den]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(bottom != 0, top / np.where(bottom != 0, bottom, 1.0), np.nan)
-
-    return fn
-
-
-def mean_of_column(col: int = 0) -> AggFn:
-    """Mean of one per-example column: ``sum(col) / n``."""
-
-    def fn(sums: np.ndarray, n: int) -> np.ndarray:
-        return np.asarray(sums, dtype=np.float64)[..., col] / n
-
-    return fn
-
-
-def f1_from_counts(tp: int = 0, fp: int = 1, fn: int = 2) -> AggFn:
-    """Micro F1 ``2tp / (2tp + fp + fn)`` over summed counts; 0 when all three sums are 0."""
-
-    def agg(sums: np.ndarray, n: int) -> np.ndarray:
-        sums = np.asarray(sums, dtype=np.float64)
-        num = 2.0 * sums[..., tp]
-        den = num + sums[..., fp] + sums[..., fn]
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-
-    return agg
-
-
-ACCURACY = Aggregate("accuracy", ("correct", "total"), ratio_of_sums(0, 1))
-ENTITY_F1 = Aggregate("f1", ("tp", "fp", "fn"), f1_from_counts(0, 1, 2))
-EXACT_MATCH = Aggregate("em", ("em", "f1"), mean_of_column(0))
-SQUAD_F1 = Aggregate("f1", ("em", "f1"), mean_of_column(1))
-MEAN_AP = Aggregate("map@20", ("ap",), mean_of_column(0))
 
 
 def stack_stats(stats: Sequence[np.ndarray]) -> np.ndarray:
@@ -243,37 +191,24 @@ def flip_sums(
     return _run_chunks(n_draws, chunk, seed, work, n_jobs)
 
 
-def _scalar_loop(fn: Callable, flat: np.ndarray, n: int) -> np.ndarray:
-    return np.array([float(fn(row, n)) for row in flat], dtype=np.float64)
+def apply_agg(agg: AggLike, sums: np.ndarray, n: Any) -> np.ndarray:
+    """``agg`` over the last axis of ``sums`` (``(..., k)`` → ``(...)``), in one batched call.
 
-
-def _is_vectorized(fn: Callable, k: int, n: int) -> bool:
-    """Probe ``fn`` on three non-proportional rows: does one batched call match three scalar calls?"""
-    scale = 1.0 + np.array([[0.0], [0.37], [0.71]]) * (1.0 + np.arange(k)) / k
-    probe = (n + 1.0) * scale
-    try:
-        with np.errstate(all="ignore"):
-            batched = np.asarray(fn(probe, n), dtype=np.float64)
-            single = _scalar_loop(fn, probe, n)
-    except Exception:
-        return False
-    return batched.shape == (3,) and bool(np.allclose(batched, single, equal_nan=True))
-
-
-def apply_agg(agg: AggLike, sums: np.ndarray, n: int) -> np.ndarray:
-    """``agg`` over the last axis of ``sums`` (``(..., k)`` → ``(...)``).
-
-    ``agg`` may be vectorized over leading axes (fast), a scalar function of one 1-D sums vector (looped), or
-    an object with an ``aggregate(sums, n)`` method (e.g. ``harness.metrics.base.Metric``)."""
+    ``agg`` is a batched aggregate or has one as ``.aggregate`` (e.g. ``harness.metrics.base.Metric``)."""
     fn = agg if callable(agg) else getattr(agg, "aggregate", None)
     if fn is None:
         raise TypeError(f"aggregate must be callable or have .aggregate, got {type(agg).__name__}")
     sums = np.asarray(sums, dtype=np.float64)
-    k = sums.shape[-1]
-    flat = sums.reshape(-1, k)
+    batched = "it must be batched over leading axes (harness.metrics.aggregates)"
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = fn(flat, n) if _is_vectorized(fn, k, n) else _scalar_loop(fn, flat, n)
-    return np.asarray(out, dtype=np.float64).reshape(sums.shape[:-1])
+        try:
+            out = np.asarray(fn(sums, n), dtype=np.float64)
+        except (ValueError, TypeError, IndexError) as err:
+            raise ValueError(f"aggregate failed on sums of shape {sums.shape} ({err}): {batched}") from err
+    if out.shape != sums.shape[:-1]:
+        raise ValueError(f"aggregate gave shape {out.shape} for sums of shape {sums.shape}, expected "
+                         f"{sums.shape[:-1]}: {batched}")
+    return out
 
 
 def evaluate(agg: AggLike, sums: np.ndarray, n_submissions: int, n: int) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""Tests for harness.stats.bootstrap: exact tests, p-value corrections, bootstrap engine, ranks, robustness gain."""
+"""Tests for harness.stats.bootstrap: exact tests, p-value corrections, bootstrap engine, ranks, robustness gain.
+
+Scores come from the registered metrics (percent): accuracy and entity F1."""
 
 from __future__ import annotations
 
@@ -6,9 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
+from harness.metrics import METRICS
 from harness.stats.bootstrap import (
-    ACCURACY,
-    ENTITY_F1,
     benjamini_hochberg,
     compare,
     correct_pvalues,
@@ -21,6 +22,8 @@ from harness.stats.bootstrap import (
     rank_intervals,
 )
 from harness.stats.engine import bootstrap_sums, group_rows, multinomial_counts, stack_stats
+
+ACCURACY, ENTITY_F1 = METRICS["accuracy"], METRICS["entity_f1"]
 
 
 def acc_stats(correct: np.ndarray) -> np.ndarray:
@@ -141,7 +144,7 @@ def test_bootstrap_ci_coverage() -> None:
     covered = 0
     for i in range(sims):
         res = paired_bootstrap([acc_stats(correct[i])], ACCURACY, n_resamples=1000, seed=i)
-        covered += res.ci_low[0] <= p <= res.ci_high[0]
+        covered += res.ci_low[0] <= 100 * p <= res.ci_high[0]
     assert abs(covered / sims - 0.95) <= 0.03
 
 
@@ -187,7 +190,7 @@ def test_grouped_and_gather_bootstrap_agree(kind: str) -> None:
     gather = paired_bootstrap(stats, agg, n_resamples=20_000, seed=2, method="gather")
     assert grouped.method == "grouped" and gather.method == "gather"
     np.testing.assert_array_equal(grouped.point, gather.point)
-    tol = 0.006  # accuracy lives on a 1/400 lattice: allow two lattice steps of Monte Carlo noise
+    tol = 0.6  # accuracy (percent) lives on a 100/400 lattice: allow two lattice steps of Monte Carlo noise
     np.testing.assert_allclose(grouped.ci_low, gather.ci_low, atol=tol)
     np.testing.assert_allclose(grouped.ci_high, gather.ci_high, atol=tol)
     np.testing.assert_allclose(grouped.diff_ci_low, gather.diff_ci_low, atol=tol)
@@ -231,7 +234,7 @@ def test_permutation_extremes() -> None:
     assert paired_permutation_test(a, b, ACCURACY, n_permutations=999).p_value == pytest.approx(1 / 1000)
 
 
-def test_compare_picks_test_and_accepts_scalar_aggregate() -> None:
+def test_compare_picks_test_and_accepts_a_batched_aggregate() -> None:
     rng = np.random.default_rng(6)
     a, b = correlated_pair(1, 1000, p=0.7, shared=0.5, rng=rng)
     sa, sb = acc_stats(a[0]), acc_stats(b[0] | (rng.random(1000) < 0.1))
@@ -239,13 +242,19 @@ def test_compare_picks_test_and_accepts_scalar_aggregate() -> None:
     assert res.test == "mcnemar_exact" and res.ci_low <= res.difference <= res.ci_high
     assert res.p_value == pytest.approx(mcnemar_exact(a[0], sb[:, 0]).p_value)
 
-    def percent(sums: np.ndarray, n: int) -> float:  # scalar, percent-scaled (like harness.metrics.base)
+    def fraction(sums: np.ndarray, n: int) -> np.ndarray:  # batched, a fraction rather than percent
+        return sums[..., 0] / sums[..., 1]
+
+    scaled = compare(sa, sb, fraction, n_resamples=2000)
+    assert scaled.test == "mcnemar_exact"
+    assert res.difference == pytest.approx(100 * scaled.difference)
+    assert res.ci_low == pytest.approx(100 * scaled.ci_low)
+
+    def scalar(sums: np.ndarray, n: int) -> float:  # one sums vector only: refused, not looped
         return 100.0 * sums[0] / sums[1] if sums[1] else float("nan")
 
-    scaled = compare(sa, sb, percent, n_resamples=2000)
-    assert scaled.test == "mcnemar_exact"
-    assert scaled.difference == pytest.approx(100 * res.difference)
-    assert scaled.ci_low == pytest.approx(100 * res.ci_low)
+    with pytest.raises(ValueError, match="batched over leading axes"):
+        compare(sa, sb, scalar, n_resamples=200)
     perm = compare(sa, sb, ACCURACY, test="permutation", n_resamples=2000, n_permutations=2000)
     assert perm.test == "permutation" and abs(perm.p_value - res.p_value) < 0.01
     f1 = [
@@ -266,10 +275,10 @@ def test_gain_robustness() -> None:
     )
     assert kept.difference == pytest.approx(0.0, abs=1e-12)
     assert kept.ci_low <= 0.0 <= kept.ci_high and kept.p_value > 0.5
-    # B's gain vanishes under perturbation: interaction -0.10
+    # B's gain vanishes under perturbation: interaction -10 points
     gone = gain_robustness(
         clean_a, clean_b, acc_stats(exact_count(n, 1000, rng)), acc_stats(exact_count(n, 1000, rng)), ACCURACY
     )
-    assert gone.difference == pytest.approx(-0.1)
+    assert gone.difference == pytest.approx(-10.0)
     assert gone.ci_high < 0.0 and gone.p_value < 0.01
     assert gone.test == "condition_swap" and gone.n == n

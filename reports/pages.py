@@ -1,16 +1,14 @@
-"""What each page shows, as plain data for the templates: built from an :class:`Analysis` and run metadata."""
+"""What each page shows, as plain data for the templates: numbers from :mod:`harness.stats.analysis` and
+:mod:`harness.stats.breakdowns`, arranged with run metadata, colours, charts and example selections."""
 
 from __future__ import annotations
 
 import difflib
 import math
-from collections import defaultdict
-
-import numpy as np
 
 from harness.spec.slices import Bucket
-from harness.stats.analysis import Analysis, _ci, _r
-from harness.stats.engine import bootstrap_values
+from harness.stats.analysis import Analysis
+from harness.stats.breakdowns import bucket_scores, condition_drops, overall_drops, score_tables, slice_scores
 from reports.svg import heat, interval_chart
 
 
@@ -28,13 +26,7 @@ def index_context(analysis: Analysis, board: dict) -> dict:
     rows = []
     for name in analysis.names:
         overall = {c: board["rows"].get((name, "overall", c)) for c in conds}
-        clean = overall.get("clean")
-        drops = {}
-        for c in conds:
-            if c != "clean" and clean and overall.get(c):
-                drop = clean["value"] - overall[c]["value"]
-                drops[c] = {"abs": drop, "rel": 100 * drop / clean["value"] if clean["value"] else math.nan}
-        rows.append({"name": name, "overall": overall, "drops": drops,
+        rows.append({"name": name, "overall": overall, "drops": overall_drops(board, name),
                      "tasks": {t: {c: board["rows"].get((name, t, c)) for c in conds} for t in board["tasks"]},
                      "marks": {(s, c): _marker(comps.get((name, s, c))) for s in ["overall", *board["tasks"]]
                                for c in conds}})
@@ -52,39 +44,15 @@ def _triple(cell: dict | None) -> tuple[float, float, float] | None:
 def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_groups: dict[str, list[str]],
                  buckets: list[Bucket]) -> dict:
     metric = analysis.ranked.get(task)
-    cells = {k: c for k, c in analysis.cells.items() if k[0] == task}
-    langs = sorted({k[1] for k in cells})
-    conds = [c for c in analysis.conditions() if any(k[3] == c for k in cells)]
-    heatmaps = []
-    for cond in conds:
-        for m in sorted({k[4] for k in cells}, key=lambda m: (m != metric, m)):
-            table: dict[tuple[str, str], dict] = {}
-            for key, cell in cells.items():
-                if key[3] != cond or key[4] != m:
-                    continue
-                low, high = _ci(cell.samples, analysis.alpha)
-                for i, name in enumerate(cell.names):
-                    table[(name, key[1])] = {"value": _r(cell.point[i]), "ci_low": _r(low[i]),
-                                             "ci_high": _r(high[i]), "n": len(cell.ids)}
-            if not table:
-                continue
-            vals = [v["value"] for v in table.values() if not math.isnan(v["value"])]
-            lo, hi = (min(vals), max(vals)) if vals else (0, 1)
-            for v in table.values():
-                v["bg"] = heat(v["value"], lo, hi)
-            heatmaps.append({"condition": cond, "metric": m, "table": table})
-    drops = []
-    for key, cell in cells.items():
-        if key[3] == "clean" or key[4] != metric:
-            continue
-        clean = cells.get((task, key[1], key[2], "clean", metric))
-        for i, name in enumerate(cell.names):
-            if clean is None or name not in clean.names:
-                continue
-            before = clean.point[clean.names.index(name)]
-            drops.append({"submission": name, "language": key[1], "condition": key[3], "clean": _r(before),
-                          "perturbed": _r(cell.point[i]), "drop": _r(before - cell.point[i]),
-                          "change": change.get((name, f"{task}/{key[1]}/{key[3]}"), {})})
+    langs = sorted({k[1] for k in analysis.cells if k[0] == task})
+    heatmaps = score_tables(analysis, task)
+    for heatmap in heatmaps:
+        vals = [v["value"] for v in heatmap["table"].values() if not math.isnan(v["value"])]
+        lo, hi = (min(vals), max(vals)) if vals else (0, 1)
+        for v in heatmap["table"].values():
+            v["bg"] = heat(v["value"], lo, hi)
+    drops = [{**row, "change": change.get((row["submission"], f"{task}/{row['language']}/{row['condition']}"), {})}
+             for row in condition_drops(analysis, task)]
     chart_values = {}
     clean_rows = [h for h in heatmaps if h["condition"] == "clean" and h["metric"] == metric]
     if clean_rows:
@@ -93,58 +61,8 @@ def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_gr
     chart = interval_chart(langs, analysis.names, chart_values, title=f"{task}: clean {metric} per language")
     return {"task": task, "metric": metric, "langs": langs, "heatmaps": heatmaps, "drops": drops, "chart": chart,
             "comparisons": analysis.language_comparisons(task),
-            "groups": group_rows(analysis, task, conds, lang_groups),
-            "buckets": bucket_rows(analysis, task, conds, buckets)}
-
-
-def group_rows(analysis: Analysis, task: str, conds: list[str], groups: dict[str, list[str]]) -> list[dict]:
-    """Score over the languages of each language group (slice), with CIs."""
-    rows = []
-    metric = analysis.ranked.get(task)
-    for group, members in groups.items():
-        for cond in conds:
-            cells = [c for k, c in analysis.cells.items()
-                     if k[0] == task and k[3] == cond and k[4] == metric and k[1] in members]
-            if not cells:
-                continue
-            for name in analysis.names:
-                own = [c for c in cells if name in c.names]
-                if not own:
-                    continue
-                point = float(np.mean([c.point[c.names.index(name)] for c in own]))
-                samples = np.mean([c.samples[:, c.names.index(name)] for c in own], axis=0)
-                low, high = np.quantile(samples, [analysis.alpha / 2, 1 - analysis.alpha / 2])
-                rows.append({"slice": group, "condition": cond, "submission": name, "value": _r(point),
-                             "ci_low": _r(low), "ci_high": _r(high), "languages": sorted(c.key[1] for c in own)})
-    return rows
-
-
-def bucket_rows(analysis: Analysis, task: str, conds: list[str], buckets: list[Bucket]) -> list[dict]:
-    """Score per example bucket (pooled over languages), bucket membership from the clean text's attributes."""
-    rows = []
-    metric = analysis.ranked.get(task)
-    for bucket in buckets:
-        for cond in conds:
-            cells = [c for k, c in analysis.cells.items() if k[0] == task and k[3] == cond and k[4] == metric]
-            for name in analysis.names:
-                per_label: dict[str, list[dict]] = defaultdict(list)
-                for cell in cells:
-                    for record in cell.records.get(name, {}).values():
-                        label = bucket.assign((record.get("attrs") or {}).get(bucket.attribute))
-                        if label is not None:
-                            per_label[label].append(record)
-                for label in bucket.labels():
-                    records = per_label.get(label)
-                    if not records:
-                        continue
-                    metric_obj = cells[0].metric
-                    stats = metric_obj.stats(records)
-                    point, samples, _ = bootstrap_values([stats], metric_obj, 1000, seed=analysis.seed)
-                    low, high = np.quantile(samples[:, 0], [analysis.alpha / 2, 1 - analysis.alpha / 2])
-                    rows.append({"bucket": bucket.name, "attribute": bucket.attribute, "label": label,
-                                 "condition": cond, "submission": name, "value": _r(point[0]), "ci_low": _r(low),
-                                 "ci_high": _r(high), "n": len(records)})
-    return rows
+            "groups": slice_scores(analysis, task, lang_groups),
+            "buckets": bucket_scores(analysis, task, buckets)}
 
 
 def diff_segments(clean: str, perturbed: str) -> list[dict]:

@@ -13,9 +13,9 @@ from harness import __version__
 from harness.errors import XRobustError
 from harness.spec.languages import load_languages
 from harness.spec.slices import load_buckets
-from harness.stats.analysis import Analysis, load_submission_data
+from harness.stats.analysis import Analysis
+from harness.stats.runs import load_runs, merge_per_task, unique_names
 from harness.store.rundir import atomic_write_text
-from reports.collect import load_submission, merge_per_task, unique_names
 from reports.pages import example_context, index_context, task_context
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
@@ -48,13 +48,12 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
     """Write the site into ``out``; returns the path of ``index.html``."""
     if correction not in ("holm", "bh", "none"):
         raise XRobustError("must be holm, bh or none", field="--correction")
-    subs = merge_per_task([load_submission(Path(d)) for d in run_dirs])
+    subs = merge_per_task(load_runs(run_dirs))
     unique_names(subs)
     names = [s.name for s in subs]
     if baseline is not None and baseline not in names:
         raise XRobustError(f"no submission named {baseline!r} (have: {', '.join(names)})", field="--baseline")
-    data = [load_submission_data(s.name, s.run_dirs) for s in subs]
-    analysis = Analysis(data, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction)
+    analysis = Analysis(subs, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction)
     board = analysis.leaderboard()
     table = load_languages()
     lang_groups = {name: table.select(name) for name in slices if name in table.slices}

@@ -6,28 +6,27 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.stats.analysis import Analysis, load_submission_data
+from harness.stats.analysis import Analysis
 from harness.stats.bootstrap import correct_pvalues
-from harness.store.rundir import RunStore, atomic_write_text
+from harness.stats.runs import load_runs
+from harness.store.rundir import atomic_write_text
 
 
 def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: str = "holm",
                  n_resamples: int = 2000) -> list[dict]:
     """Records of B − A: one per (task, language, condition) on the ranked metric and one per task average,
     p-values corrected together across all of them."""
-    names = []
-    for run in (run_a, run_b):
-        meta = (RunStore(run).read_run() or {}).get("submission", {})
-        names.append(meta.get("name") or run.name)
-    if names[0] == names[1]:
-        names = [f"A: {names[0]}", f"B: {names[1]}"]
-    data = [load_submission_data(n, [r]) for n, r in zip(names, (run_a, run_b), strict=True)]
-    analysis = Analysis(data, baseline=names[0], alpha=alpha, n_resamples=n_resamples, correction="none")
+    subs = load_runs([run_a, run_b])
+    if subs[0].name == subs[1].name:
+        for sub, side in zip(subs, "AB", strict=True):
+            sub.name = f"{side}: {sub.name}"
+    names = [s.name for s in subs]
+    analysis = Analysis(subs, baseline=names[0], alpha=alpha, n_resamples=n_resamples, correction="none")
     rows = []
     for task in analysis.tasks():
         rows += [{"scope": "language", **r} for r in analysis.language_comparisons(task)]
-    rows += [{"scope": "task", "task": c["scope"], "language": "avg", **{k: v for k, v in c.items() if k != "scope"}}
-             for c in analysis.leaderboard()["comparisons"]]
+    rows += [{"scope": "task", "task": c["scope"], "language": "avg",
+              **{k: v for k, v in c.items() if k != "scope"}} for c in analysis.leaderboard()["comparisons"]]
     adjusted = correct_pvalues([r["p_value"] for r in rows], correction) if rows else []
     for row, p in zip(rows, adjusted, strict=True):
         row.update(p_adjusted=float(p), significant=bool(p < alpha), correction=correction, a=names[0], b=names[1])

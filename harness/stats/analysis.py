@@ -15,29 +15,24 @@ import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from harness.metrics import METRICS, Metric
-from harness.stats.bootstrap import BootstrapResult, compare, correct_pvalues, rank_groups, rank_intervals
+from harness.stats.bootstrap import (
+    BootstrapResult,
+    compare,
+    correct_pvalues,
+    gain_robustness,
+    percentile_ci,
+    rank_groups,
+    rank_intervals,
+)
 from harness.stats.engine import bootstrap_values
-from harness.store.rundir import RunStore, Unit
+from harness.stats.runs import Submission
 
-
-@dataclass
-class SubmissionData:
-    name: str
-    units: dict[Unit, tuple[list[dict], dict]]  # unit → (records, meta)
-
-
-def load_submission_data(name: str, run_dirs: list[Path]) -> SubmissionData:
-    """Complete units of a submission's run dirs (several when per-task runs were merged; tasks disjoint)."""
-    units: dict[Unit, tuple[list[dict], dict]] = {}
-    for directory in run_dirs:
-        store = RunStore(directory)
-        units.update({u: (store.read_predictions(u), m) for u, m in store.complete_units()})
-    return SubmissionData(name, units)
+Distribution = tuple[list[str], list[str], np.ndarray, np.ndarray]
+"""(submission names, languages or tasks averaged over, point scores (m,), bootstrap samples (R, m))."""
 
 
 def _seed(*parts: object) -> int:
@@ -80,7 +75,7 @@ def _aligned_cell(key: tuple, per_sub: dict[str, list[dict]], metric: Metric) ->
 class Analysis:
     """All statistics a report page needs, computed once."""
 
-    def __init__(self, subs: list[SubmissionData], *, baseline: str | None = None, alpha: float = 0.05,
+    def __init__(self, subs: list[Submission], *, baseline: str | None = None, alpha: float = 0.05,
                  n_resamples: int = 2000, correction: str = "holm", seed: int = 0) -> None:
         self.subs = subs
         self.names = [s.name for s in subs]
@@ -119,17 +114,22 @@ class Analysis:
         return sorted({k[0] for k in self.cells})
 
     def cell_rows(self) -> list[dict]:
+        """One row per cell and submission: score with its percentile CI (the scores export)."""
         rows = []
         for key, cell in self.cells.items():
-            low, high = _ci(cell.samples, self.alpha)
+            low, high = percentile_ci(cell.samples, self.alpha)
             for i, name in enumerate(cell.names):
                 rows.append({"task": key[0], "language": key[1], "split": key[2], "condition": key[3],
-                             "metric": key[4], "submission": name, "value": _r(cell.point[i]),
-                             "ci_low": _r(low[i]), "ci_high": _r(high[i]), "n": len(cell.ids)})
+                             "metric": key[4], "submission": name, "value": rounded(cell.point[i]),
+                             "ci_low": rounded(low[i]), "ci_high": rounded(high[i]), "n": len(cell.ids)})
         return rows
 
+    def task_conditions(self, task: str) -> list[str]:
+        """The conditions that have a cell of ``task``, in :meth:`conditions` order."""
+        return [c for c in self.conditions() if any(k[0] == task and k[3] == c for k in self.cells)]
+
     def task_distribution(self, task: str, condition: str, names: list[str] | None = None,
-                          metric: str | None = None) -> tuple[list[str], list[str], np.ndarray, np.ndarray] | None:
+                          metric: str | None = None) -> Distribution | None:
         """(names, languages, point (m,), samples (R, m)) of a task score over shared languages."""
         metric = metric or self.ranked.get(task)
         cells = [c for k, c in self.cells.items() if k[0] == task and k[3] == condition and k[4] == metric]
@@ -144,7 +144,7 @@ class Analysis:
         samples = np.mean([c.samples[:, i] for c, i in zip(cells, idx, strict=True)], axis=0)
         return names, sorted(c.key[1] for c in cells), point, samples
 
-    def overall_distribution(self, condition: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray] | None:
+    def overall_distribution(self, condition: str) -> Distribution | None:
         parts = [self.task_distribution(t, condition) for t in self.tasks()]
         parts = [p for p in parts if p is not None]
         if not parts:
@@ -167,15 +167,15 @@ class Analysis:
                 if dist is None:
                     continue
                 names, parts, point, samples = dist
-                low, high = _ci(samples, self.alpha)
+                low, high = percentile_ci(samples, self.alpha)
                 boot = _as_boot(point, samples, self.alpha)
                 ranks = rank_intervals([], None, boot=boot, alpha=self.alpha)
                 groups = rank_groups([], None, boot=boot, alpha=self.alpha)
                 group_of = {names[i]: g + 1 for g, members in enumerate(groups) for i in members}
                 for i, name in enumerate(names):
                     out["rows"][(name, scope, cond)] = {
-                        "value": _r(point[i]), "ci_low": _r(low[i]), "ci_high": _r(high[i]), "over": parts,
-                        "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
+                        "value": rounded(point[i]), "ci_low": rounded(low[i]), "ci_high": rounded(high[i]),
+                        "over": parts, "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
                         "rank_high": int(ranks.rank_high[i]), "group": group_of[name]}
                 if self.baseline in names:
                     b = names.index(self.baseline)
@@ -183,11 +183,11 @@ class Analysis:
                         if i == b:
                             continue
                         diff = samples[:, i] - samples[:, b]
-                        dl, dh = _ci(diff[:, None], self.alpha)
-                        out["comparisons"].append({"submission": name, "baseline": self.baseline, "scope": scope,
-                                                   "condition": cond, "difference": _r(point[i] - point[b]),
-                                                   "ci_low": _r(dl[0]), "ci_high": _r(dh[0]),
-                                                   "p_value": _boot_p(diff), "test": "paired bootstrap"})
+                        dl, dh = percentile_ci(diff[:, None], self.alpha)
+                        out["comparisons"].append({
+                            "submission": name, "baseline": self.baseline, "scope": scope, "condition": cond,
+                            "difference": rounded(point[i] - point[b]), "ci_low": rounded(dl[0]),
+                            "ci_high": rounded(dh[0]), "p_value": _boot_p(diff), "test": "paired bootstrap"})
         self._correct(out["comparisons"])
         return out
 
@@ -203,18 +203,21 @@ class Analysis:
                 if i == b:
                     continue
                 res = compare(cell.stats[b], cell.stats[i], cell.metric, n_resamples=self.n_resamples,
-                              n_permutations=self.n_resamples, seed=_seed(self.seed, key, name), alpha=self.alpha)
+                              n_permutations=self.n_resamples, seed=_seed(self.seed, key, name),
+                              alpha=self.alpha)
                 rows.append({"task": task, "language": key[1], "condition": key[3], "submission": name,
-                             "baseline": self.baseline, "difference": _r(res.difference), "ci_low": _r(res.ci_low),
-                             "ci_high": _r(res.ci_high), "p_value": res.p_value, "test": res.test,
-                             "n": res.n})
+                             "baseline": self.baseline, "difference": rounded(res.difference),
+                             "ci_low": rounded(res.ci_low), "ci_high": rounded(res.ci_high),
+                             "p_value": res.p_value, "test": res.test, "n": res.n})
         self._correct(rows)
         return rows
 
     def pairwise(self, scope: str, condition: str = "clean") -> dict | None:
         """Matrix of corrected p-values (bootstrap test) between all pairs, for a task or "overall"."""
-        dist = self.overall_distribution(condition) if scope == "overall" else self.task_distribution(scope,
-                                                                                                     condition)
+        if scope == "overall":
+            dist = self.overall_distribution(condition)
+        else:
+            dist = self.task_distribution(scope, condition)
         if dist is None or len(dist[0]) < 2:
             return None
         names, _, point, samples = dist
@@ -224,13 +227,11 @@ class Analysis:
         matrix = [[None] * len(names) for _ in names]
         for (i, j), p in zip(pairs, adjusted, strict=True):
             matrix[i][j] = matrix[j][i] = float(p)
-        return {"names": names, "point": [_r(x) for x in point], "p": matrix}
+        return {"names": names, "point": [rounded(x) for x in point], "p": matrix}
 
     def gain_robustness(self, task: str) -> list[dict]:
         """For each submission B vs the baseline A: (B−A perturbed) − (B−A clean) per condition, task level
         (bootstrap over examples within languages, languages averaged) and per language."""
-        from harness.stats.bootstrap import gain_robustness
-
         metric = self.ranked.get(task)
         rows = []
         for key, cell in self.cells.items():
@@ -246,12 +247,13 @@ class Analysis:
                 shared = set(clean.ids)
                 ids = [i for i in cell.ids if i in shared]
                 res = gain_robustness(_pick(clean, self.baseline, ids), _pick(clean, name, ids),
-                                      _pick(cell, self.baseline, ids), _pick(cell, name, ids), cell.metric, n_resamples=self.n_resamples,
-                                      n_permutations=self.n_resamples, seed=_seed(self.seed, key, name),
-                                      alpha=self.alpha)
+                                      _pick(cell, self.baseline, ids), _pick(cell, name, ids), cell.metric,
+                                      n_resamples=self.n_resamples, n_permutations=self.n_resamples,
+                                      seed=_seed(self.seed, key, name), alpha=self.alpha)
                 rows.append({"task": task, "language": lang, "condition": cond, "submission": name,
-                             "baseline": self.baseline, "contrast": _r(res.difference), "ci_low": _r(res.ci_low),
-                             "ci_high": _r(res.ci_high), "p_value": res.p_value, "test": res.test, "n": res.n})
+                             "baseline": self.baseline, "contrast": rounded(res.difference),
+                             "ci_low": rounded(res.ci_low), "ci_high": rounded(res.ci_high),
+                             "p_value": res.p_value, "test": res.test, "n": res.n})
         self._correct(rows)
         return rows
 
@@ -269,19 +271,15 @@ def _pick(cell: Cell, name: str, ids: list[str]) -> np.ndarray:
     return cell.metric.stats([cell.records[name][i] for i in ids])
 
 
-def _ci(samples: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2], axis=0)
-    return low, high
-
-
 def _as_boot(point: np.ndarray, samples: np.ndarray, alpha: float) -> BootstrapResult:
-    low, high = _ci(samples, alpha)
+    low, high = percentile_ci(samples, alpha)
     diffs = samples[:, :, None] - samples[:, None, :]
-    d_low, d_high = _ci(diffs, alpha)
+    d_low, d_high = percentile_ci(diffs, alpha)
     return BootstrapResult(point=point, ci_low=low, ci_high=high, diff=point[:, None] - point[None, :],
                            diff_ci_low=d_low, diff_ci_high=d_high, samples=samples, alpha=alpha,
                            n=samples.shape[0], method="averaged")
 
 
-def _r(x: float) -> float:
+def rounded(x: float) -> float:
+    """``x`` rounded to 4 decimals, as every exported score is; NaN stays NaN."""
     return float("nan") if x is None or math.isnan(float(x)) else round(float(x), 4)

@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import binomtest
 
 from harness.cli.main import main
+from harness.stats import runs
 from harness.store.rundir import RunStore, Unit
 
 
@@ -64,3 +65,31 @@ def test_report_with_conditions_only_some_submissions_have(tmp_path: Path) -> No
     board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
     assert {(r["submission"], r["condition"]) for r in board if r["scope"] == "overall"} == {
         ("A", "clean"), ("B", "clean"), ("A", "typos")}
+
+
+def test_compare_and_report_load_runs_through_one_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    run_a, run_b = fake_run(tmp_path, "A", rng.random(50) < 0.6), fake_run(tmp_path, "B", rng.random(50) < 0.7)
+    loaded: list[Path] = []
+    real = runs.load_run
+
+    def spy(run_dir: Path) -> runs.Submission:
+        loaded.append(run_dir)
+        return real(run_dir)
+
+    monkeypatch.setattr(runs, "load_run", spy)
+    assert main(["compare", str(run_a), str(run_b), "--resamples", "200"]) == 0
+    assert main(["report", str(run_a), str(run_b), "--out", str(tmp_path / "site"), "--resamples", "200"]) == 0
+    assert loaded == [run_a, run_b, run_a, run_b]
+
+
+def test_compare_and_report_refuse_damaged_or_missing_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(3)
+    run_a, run_b = fake_run(tmp_path, "A", rng.random(50) < 0.6), fake_run(tmp_path, "B", rng.random(50) < 0.7)
+    predictions = RunStore(run_b).predictions_path(Unit("xnli", "de", "test", "clean"))
+    predictions.write_text(predictions.read_text().replace("neutral", "entailment", 1))  # checksum no longer matches
+    for command in (["compare", str(run_a), str(run_b)], ["report", str(run_a), str(run_b), "--out", str(tmp_path / "s")],
+                    ["compare", str(run_a), str(tmp_path / "nope")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and (str(predictions) in err or "nope" in err), err

@@ -1,4 +1,9 @@
-"""Gather submissions from run directories into flat tables (pandas) for rendering and export."""
+"""Submissions from run directories: every complete unit's predictions, verified against their checksum.
+
+:func:`load_runs` is the one loader behind ``xrobust report`` and ``xrobust compare``. A run directory holds
+one submission; :func:`merge_per_task` joins same-name run dirs with disjoint tasks (one checkpoint per task)
+and :func:`unique_names` tells apart submissions that share a name.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.store.rundir import RunStore, read_json
+from harness.store.rundir import RunStore, Unit, read_json
 
 
 @dataclass
 class Submission:
+    """One submission: metadata, per-unit change statistics and the stored predictions of its units."""
+
     name: str
     run_dir: Path
     meta: dict
@@ -18,13 +25,15 @@ class Submission:
     change: dict[str, dict] = field(default_factory=dict)  # "task/lang/condition" → change stats
     tasks: set[str] = field(default_factory=set)
     run_dirs: list[Path] = field(default_factory=list)  # several when per-task runs were merged
+    units: dict[Unit, tuple[list[dict], dict]] = field(default_factory=dict)  # unit → (records, meta)
 
     def __post_init__(self) -> None:
         self.run_dirs = self.run_dirs or [self.run_dir]
 
 
-def load_submission(run_dir: Path) -> Submission:
-    """Metadata and per-unit change statistics; the scores come from the predictions (harness.stats.analysis)."""
+def load_run(run_dir: Path) -> Submission:
+    """The submission stored in ``run_dir``: run metadata and every complete unit, its predictions verified by
+    sha256. A directory without predictions may still carry a results.json (its metadata is used)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir)
@@ -35,8 +44,17 @@ def load_submission(run_dir: Path) -> Submission:
     meta = run.get("submission", {})
     change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}
     tasks = {u.task for u, _ in units} or {r.get("task") for r in run.get("scores", [])}
+    stored = {}
+    for unit, unit_meta in units:
+        store.is_complete(unit, unit_meta.get("fingerprint"))  # raises if the file does not match its sha256
+        stored[unit] = (store.read_predictions(unit), unit_meta)
     return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change,
-                      tasks={t for t in tasks if t})
+                      tasks={t for t in tasks if t}, units=stored)
+
+
+def load_runs(run_dirs: list[Path]) -> list[Submission]:
+    """One :class:`Submission` per run directory, in order."""
+    return [load_run(Path(d)) for d in run_dirs]
 
 
 def merge_per_task(subs: list[Submission]) -> list[Submission]:
@@ -55,11 +73,12 @@ def merge_per_task(subs: list[Submission]) -> list[Submission]:
         merged.append(Submission(
             name, group[0].run_dir, {**group[0].meta, "model": models}, " ; ".join(s.signature for s in group),
             {k: v for s in group for k, v in s.change.items()}, set().union(*(s.tasks for s in group)),
-            [s.run_dir for s in group]))
+            [s.run_dir for s in group], {u: data for s in group for u, data in s.units.items()}))
     return merged
 
 
 def unique_names(subs: list[Submission]) -> None:
+    """Rename in place: the second submission called ``x`` becomes ``x (2)``, and so on."""
     seen: dict[str, int] = {}
     for sub in subs:
         if sub.name in seen:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.data.examples import load_examples  # noqa: E402
 from harness.models.batching import collate, length_sorted_batches  # noqa: E402
-from harness.models.loading import HEADS, ModelCache, RuntimeOptions  # noqa: E402
+from harness.models.loading import ModelCache, RuntimeOptions, head_class  # noqa: E402
 from harness.models.predictors import get_predictor  # noqa: E402
 from harness.models.predictors.choice import choice_pairs  # noqa: E402
 from harness.models.predictors.qa import clip_questions, encode_windows  # noqa: E402
@@ -61,7 +61,7 @@ def checkpoint(base: Path, task_type: str, labels: tuple[str, ...], out: Path, r
     from transformers import AutoTokenizer, XLMRobertaConfig
 
     tok = AutoTokenizer.from_pretrained(base)
-    head = getattr(transformers, HEADS[task_type])
+    head = getattr(transformers, head_class(task_type))
     label_kwargs = {"id2label": dict(enumerate(labels)), "label2id": {x: i for i, x in enumerate(labels)}} \
         if labels else {}
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import tasktypes
 from harness.data.examples import load_examples, local_path
 from harness.errors import XRobustError
 from harness.spec.taskspec import TaskSpec
@@ -97,33 +98,9 @@ def load_training(spec: TaskSpec, split: str, langs: list[str], *, data_dir: str
 
 
 def check_labels(spec: TaskSpec, examples: list[dict], origin: str) -> None:
-    """Every training label must be one of the task's labels (one-line error naming file and field)."""
-    if spec.type == "pair_classification":
-        bad = next((e for e in examples if e["label"] not in spec.labels), None)
-        if bad is not None:
-            raise XRobustError(f"label {bad['label']!r} of example {bad['id']} is not one of the task's labels "
-                               f"({', '.join(spec.labels)})", file=origin, field=_column(spec, "label"))
-    elif spec.type == "token_classification":
-        known = set(spec.labels)
-        for example in examples:
-            unknown = sorted({t for t in example["tags"] if t not in known})
-            if unknown:
-                raise XRobustError(f"tag(s) {', '.join(map(repr, unknown))} of example {example['id']} not in "
-                                   f"the task's labels ({', '.join(spec.labels)})", file=origin,
-                                   field=_column(spec, "tags"))
-            if len(example["tags"]) != len(example["tokens"]):
-                raise XRobustError(f"example {example['id']} has {len(example['tokens'])} tokens but "
-                                   f"{len(example['tags'])} tags", file=origin, field=_column(spec, "tags"))
-    elif spec.type == "multiple_choice":
-        for example in examples:
-            if not 0 <= example["label"] < len(example["choices"]):
-                raise XRobustError(f"label {example['label']} of example {example['id']} is not a choice index "
-                                   f"(0..{len(example['choices']) - 1})", file=origin, field=_column(spec, "label"))
-
-
-def _column(spec: TaskSpec, canonical: str) -> str:
-    column = spec.fields_for("local").get(canonical, canonical)
-    return f"fields.{canonical} ({column})"
+    """Every training label must be one the head knows (the task type's check; one-line error naming file and
+    field)."""
+    tasktypes.get(spec.type).check_training(spec, examples, origin)
 
 
 def augmentation_seed(condition_seed: int, train_seed: int, round_: int) -> int:

@@ -1,4 +1,5 @@
-"""Training features per task type (what the head's loss reads) and a padding collator.
+"""Training features per task type (what the head's loss reads; each task type's ``training.features`` names
+its builder here) and a padding collator.
 
 * pair classification: ``tok(text_a, text_b)`` + ``labels`` = index of the label name;
 * token classification: words pre-split, the FIRST subword of each word carries its tag, every other
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness import tasktypes
 from harness.errors import XRobustError
 from harness.finetune.params import HyperParams
 from harness.spec.taskspec import TaskSpec
@@ -41,9 +43,7 @@ def build_features(spec: TaskSpec, examples: list[dict], tok: Any, params: Hyper
     """Tokenized training rows of ``examples`` for ``spec``'s head."""
     if not getattr(tok, "is_fast", False):
         raise XRobustError("fine-tuning needs a fast tokenizer (word ids, offsets)", field="--model")
-    builders = {"pair_classification": pair_features, "token_classification": token_features,
-                "qa": qa_features, "multiple_choice": choice_features}
-    return builders[spec.type](spec, examples, tok, params)
+    return tasktypes.resolve(tasktypes.get(spec.type).training.features)(spec, examples, tok, params)
 
 
 def _rows(encodings: Any, n: int) -> list[dict[str, Any]]:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import tasktypes
 from harness.errors import XRobustError
 from harness.finetune.card import build_card, write_card
 from harness.finetune.data import TrainingData, augment, load_training, parse_limits
 from harness.finetune.features import PadCollator, build_features
 from harness.finetune.params import HyperParams, resolve_params
-from harness.models.loading import HEADS, weights_fingerprint
+from harness.models.loading import weights_fingerprint
 from harness.spec.taskspec import TaskSpec, builtin_task_files, resolve_task
 
 log = logging.getLogger(__name__)
@@ -89,18 +90,16 @@ def load_head(base: str, spec: TaskSpec, seed: int) -> tuple[Any, list[str]]:
     import torch
     import transformers
 
-    kwargs: dict[str, Any] = {}
-    if spec.type in ("pair_classification", "token_classification"):
-        kwargs = {"num_labels": len(spec.labels), "id2label": dict(enumerate(spec.labels)),
-                  "label2id": {name: i for i, name in enumerate(spec.labels)}}
+    task_type = tasktypes.get(spec.type)
+    kwargs = task_type.head_kwargs(spec)
     transformers.set_seed(seed)
-    auto = getattr(transformers, HEADS[spec.type])
+    auto = getattr(transformers, task_type.head)
     try:
         model, info = auto.from_pretrained(base, dtype=torch.float32, ignore_mismatched_sizes=True,
                                            output_loading_info=True, **kwargs)
     except Exception as err:
         line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise XRobustError(f"cannot load {base} as {HEADS[spec.type]}: {type(err).__name__}: {line}",
+        raise XRobustError(f"cannot load {base} as {task_type.head}: {type(err).__name__}: {line}",
                            field="--model") from None
     fresh = sorted({str(k) for k in info.get("missing_keys", ())} |
                    {str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys", ())})
@@ -232,8 +231,8 @@ def finetune(req: FinetuneRequest) -> Path:
             encoder = {k: v.detach().clone() for k, v in model.base_model.state_dict().items()}
         stage_cards.append({
             "stage": index, "role": stage.role, "task": stage.spec.name, "task_type": stage.spec.type,
-            "task_config": stage.spec.config_hash(), "head": HEADS[stage.spec.type],
-            "labels": list(stage.spec.labels) if stage.spec.type != "qa" else [],
+            "task_config": stage.spec.config_hash(), "head": tasktypes.get(stage.spec.type).head,
+            "labels": list(stage.spec.labels) if tasktypes.get(stage.spec.type).labelled_head else [],
             "encoder_from": "base" if index == 0 else stages[index - 1].spec.name,
             "encoder_tensors_carried": carried, "head_initialised": fresh,
             "data": stage.data.card(), "features": {"n": len(features.rows), **features.stats},

@@ -1,4 +1,4 @@
-"""Load any Hugging Face checkpoint (hub id or local dir) with the head a task type needs."""
+"""Load any Hugging Face checkpoint (hub id or local dir) with the head a task type needs (its ``head``)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import tasktypes
 from harness.errors import XRobustError
 
 log = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
 
-# task type → transformers auto class name
-HEADS = {
-    "pair_classification": "AutoModelForSequenceClassification",
-    "retrieval": "AutoModel",
-    "token_classification": "AutoModelForTokenClassification",
-    "qa": "AutoModelForQuestionAnswering",
-    "multiple_choice": "AutoModelForMultipleChoice",
-}
+
+
+def head_class(task_type: str) -> str:
+    """The transformers Auto class name of ``task_type``'s head."""
+    return tasktypes.get(task_type).head
 
 
 @dataclass
@@ -106,7 +104,7 @@ class ModelCache:
         return self._tokenizer
 
     def get(self, task_type: str, **kwargs: Any) -> LoadedModel:
-        head = HEADS[task_type]
+        head = head_class(task_type)
         key = head + repr(sorted(kwargs.items()))
         if key not in self._loaded:
             import torch

@@ -7,7 +7,8 @@ Layout read (google-research/xtreme README "Submissions" and ``evaluate.py``)::
 
 ``<task>`` is a built-in task name (``xrobust tasks``). ``test-<lang>`` is the task's eval split (its
 ``splits.eval``: validation for panx and mlqa, whose offline data are the dev sets), or ``--split``.
-Predictions are in the order of the gold examples. Formats assumed (XTREME's readers strip each line):
+Predictions are in the order of the gold examples. Formats assumed (each task type's ``submission`` reader in
+:mod:`harness.tasktypes`; XTREME's readers strip each line):
 
 * pair classification (XNLI, PAWS-X): one label per line, a label name, alias, or 0-based label index
   (``0``/``1`` for PAWS-X, as in google/xtreme), matched as ``harness.data.examples`` matches gold labels; a line
@@ -33,17 +34,15 @@ results.json is rebuilt either way.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.data.examples import _label_lookup, load_examples
+from harness import __version__, tasktypes
+from harness.data.examples import load_examples
 from harness.errors import XRobustError
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
@@ -53,8 +52,6 @@ from harness.store.signature import fingerprint
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"pair_classification": "tsv", "retrieval": "tsv", "token_classification": "tsv",
-              "multiple_choice": "tsv", "qa": "json"}
 UNSCORABLE = frozenset({"accuracy_en2xx"})  # metrics that need what a submission does not contain
 FILE_NAME = re.compile(r"^test-(?P<lang>[^.]+)\.(?P<ext>[A-Za-z0-9]+)$")
 
@@ -77,155 +74,20 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
-    except UnicodeDecodeError as err:
-        raise XRobustError(f"not UTF-8 text (byte {err.start})", file=path) from None
-
-
-def read_lines(path: Path) -> list[str]:
-    """Stripped lines, trailing blank lines dropped."""
-    lines = [line.strip() for line in _text(path).split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
-def read_sentences(path: Path) -> list[tuple[int, list[str]]]:
-    """(1-based line of the first tag, tags) per blank-line separated sentence; ``word<TAB>tag`` → tag."""
-    sentences: list[tuple[int, list[str]]] = []
-    current: list[str] = []
-    start = 0
-    for lineno, line in enumerate(read_lines(path), 1):
-        if not line:
-            if current:
-                sentences.append((start, current))
-            current = []
-            continue
-        if not current:
-            start = lineno
-        current.append(line.rsplit("\t", 1)[-1].strip())
-    if current:
-        sentences.append((start, current))
-    return sentences
-
-
-def _check_count(path: Path, n_pred: int, examples: list[dict], unit: Unit, what: str) -> None:
-    if n_pred != len(examples):
-        raise XRobustError(f"{n_pred} {what} but the gold {unit.task}/{unit.lang} {unit.split} data has "
-                           f"{len(examples)} (one per example, in test-set order)", file=path)
-
-
-def _label(lookup: dict[str, str], raw: str, spec: TaskSpec, path: Path, where: str) -> str:
-    name = lookup.get(raw.casefold())
-    if name is None:
-        shown = ", ".join(spec.labels) if len(spec.labels) <= 20 else f"{len(spec.labels)} labels"
-        raise XRobustError(f"{where}: label {raw!r} is not one of {shown} (or a 0-based label index)", file=path)
-    return name
-
-
-def _index(raw: str, size: int, path: Path, lineno: int, what: str) -> int:
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) >= size:
-        raise XRobustError(f"line {lineno}: {raw!r} is not a {what} (0..{size - 1})", file=path)
-    return int(raw)
-
-
-def pair_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
-    lines = read_lines(path)
-    _check_count(path, len(lines), examples, unit, "labels")
-    lookup = _label_lookup(spec)
-    lines = [line.split("\t", 1)[0].strip() for line in lines]
-    return [{"id": ex["id"], "gold": ex["label"], "pred": _label(lookup, raw, spec, path, f"line {i}"),
-             "probs": None} for i, (ex, raw) in enumerate(zip(examples, lines, strict=True), 1)]
-
-
-def retrieval_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
-    lines = read_lines(path)
-    _check_count(path, len(lines), examples, unit, "target indices")
-    ids = [ex["id"] for ex in examples]
-    return [{"id": ids[i], "gold": ids[i], "pred": ids[_index(raw, len(ids), path, i + 1, "target index")],
-             "pred_rev": None} for i, raw in enumerate(lines)]
-
-
-def choice_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
-    lines = read_lines(path)
-    _check_count(path, len(lines), examples, unit, "labels")
-    return [{"id": ex["id"], "gold": int(ex["label"]),
-             "pred": _index(raw, len(ex["choices"]), path, i, "choice index"), "probs": None}
-            for i, (ex, raw) in enumerate(zip(examples, lines, strict=True), 1)]
-
-
-def token_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
-    sentences = read_sentences(path)
-    # the first sentence whose length is off also locates a missing or extra blank line
-    for number, (ex, (start, raw_tags)) in enumerate(zip(examples, sentences, strict=False), 1):
-        if len(raw_tags) != len(ex["tokens"]):
-            raise XRobustError(f"sentence {number} (line {start}): {len(raw_tags)} tags but the gold sentence "
-                               f"{ex['id']!r} has {len(ex['tokens'])} tokens", file=path)
-    _check_count(path, len(sentences), examples, unit, "sentences")
-    lookup = _label_lookup(spec)
-    records = []
-    for ex, (start, raw_tags) in zip(examples, sentences, strict=True):
-        tags = [_label(lookup, raw, spec, path, f"line {start + j}") for j, raw in enumerate(raw_tags)]
-        records.append({"id": ex["id"], "gold": list(ex["tags"]), "pred": tags, "lost": 0})
-    return records
-
-
-def qa_records(spec: TaskSpec, unit: Unit, examples: list[dict], path: Path) -> list[dict]:
-    try:
-        answers = json.loads(_text(path))
-    except json.JSONDecodeError as err:
-        raise XRobustError(f"not valid JSON: {err.msg} at line {err.lineno}", file=path) from None
-    if isinstance(answers, dict) and set(answers) == {"data"} and isinstance(answers["data"], dict):
-        answers = answers["data"]
-    if not isinstance(answers, dict):
-        raise XRobustError("must be a JSON object mapping question id to answer text", file=path)
-    ids = [ex["id"] for ex in examples]
-    missing = [qid for qid in ids if qid not in answers]
-    if missing:
-        raise XRobustError(f"no answer for {len(missing)} of the {len(ids)} gold {unit.task}/{unit.lang} "
-                           f"{unit.split} question ids (first: {missing[0]!r})", file=path)
-    extra = sorted(set(answers) - set(ids))
-    if extra:
-        raise XRobustError(f"{len(extra)} question ids are not in the gold {unit.task}/{unit.lang} {unit.split} "
-                           f"data (first: {extra[0]!r})", file=path)
-    records = []
-    for ex in examples:
-        text = answers[ex["id"]]
-        if not isinstance(text, str):
-            raise XRobustError(f"answer for question {ex['id']!r} is not a string ({type(text).__name__})",
-                               file=path)
-        records.append({"id": ex["id"], "gold": list(ex["answers"]["text"]), "pred": text,
-                        "start": ex["context"].find(text) if text else -1, "score": None, "windows": None,
-                        "language": ex.get("language", unit.lang), "norm": spec.qa.normalization})
-    return records
-
-
-READERS: dict[str, Callable[[TaskSpec, Unit, list[dict], Path], list[dict]]] = {
-    "pair_classification": pair_records,
-    "retrieval": retrieval_records,
-    "token_classification": token_records,
-    "qa": qa_records,
-    "multiple_choice": choice_records,
-}
-
-
 def _task_for(folder: Path, known: dict[str, Path]) -> TaskSpec:
     if folder.name not in known:
         raise XRobustError(f"unknown task folder {folder.name!r} (known tasks: {', '.join(known)})", file=folder)
     spec = load_task(known[folder.name])
-    if spec.type not in READERS:
+    if tasktypes.get(spec.type).submission is None:
+        supported = [t.name for t in tasktypes.all_types() if t.submission is not None]
         raise XRobustError(f"importing {spec.type} predictions is not supported (supported: "
-                           f"{', '.join(READERS)})", file=folder)
+                           f"{', '.join(supported)})", file=folder)
     return spec
 
 
 def _unit_for(spec: TaskSpec, path: Path, split: str) -> Unit:
     match = FILE_NAME.match(path.name)
-    ext = EXTENSIONS[spec.type]
+    ext = tasktypes.get(spec.type).submission.ext
     if not match:
         raise XRobustError(f"expected a file named test-<lang>.{ext}", file=path)
     if match["ext"] != ext:
@@ -240,7 +102,7 @@ def _unit_for(spec: TaskSpec, path: Path, split: str) -> Unit:
 def import_file(store: RunStore, spec: TaskSpec, unit: Unit, path: Path, data_dir: Path | None) -> None:
     """Check one prediction file against the gold data and store it as ``unit``."""
     examples = load_examples(spec, unit.lang, unit.split, data_dir=data_dir)
-    records = READERS[spec.type](spec, unit, examples, path)
+    records = tasktypes.get(spec.type).submission.read(spec, unit, examples, path)
     fields = spec.perturb_fields
     attrs = example_attributes(examples, fields, unit.lang, None)
     for record, example, attr in zip(records, examples, attrs, strict=True):
@@ -285,7 +147,7 @@ def plan(pred_dir: Path, split: str | None = None) -> list[tuple[TaskSpec, Unit,
         spec = _task_for(folder, known)
         files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
         if not files:
-            raise XRobustError(f"no prediction files (expected test-<lang>.{EXTENSIONS[spec.type]})", file=folder)
+            raise XRobustError(f"no prediction files (expected test-<lang>.{tasktypes.get(spec.type).submission.ext})", file=folder)
         out += [(spec, _unit_for(spec, path, split or spec.eval_split), path) for path in files]
     return out
 

@@ -1,127 +1,93 @@
-"""Per-task-type option sections of a task file (``tagging:``, ``qa:``, ``choice:``, ``candidates:``)
-and their checks. A section only counts for (and is only hashed into) tasks of its own type."""
+"""Reading the values of a task file: the wording of its errors and the readers of its lists, column maps
+and option sections, on :mod:`perturbations.validation`.
+
+Readers raise :class:`~perturbations.validation.Invalid` (message and dotted field); :func:`load_task
+<harness.spec.taskspec.load_task>` adds the file. Per-type option sections (``tagging:``, ``qa:``, ``choice:``,
+``candidates:`` …) are declared by their task types; a section only counts for (and is only hashed into) tasks
+of its own type, but is checked in every task file that has it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from harness.errors import XRobustError
+from harness import tasktypes
+from perturbations.validation import Invalid, Rule, check_known, coerce, read, rules_from_defaults
 
-# section name → the task type it configures
-SECTION_TYPES = {"tagging": "token_classification", "qa": "qa", "choice": "multiple_choice",
-                 "candidates": "candidate_retrieval"}
-# canonical fields that may be mapped to a LIST of columns (their values are collected in order)
-LIST_FIELDS = frozenset({"choices"})
-
-
-@dataclass(frozen=True)
-class TaggingOptions:
-    """Token classification: the label predicted for words that truncation (or the tokenizer) dropped."""
-
-    fallback_label: str = "O"
+MUST_BE = "must be {what}, got {type}"
+UNKNOWN_FIELD = "unknown field (known: {known})"
+MAPPING = Rule(dict)
+ANY = Rule()
 
 
-@dataclass(frozen=True)
-class QAOptions:
-    """Extractive QA: sliding windows over long contexts and span decoding (lengths in tokens)."""
-
-    max_length: int = 384
-    stride: int = 128  # tokens shared by consecutive windows
-    max_query_length: int = 64
-    n_best: int = 20  # top-k start and top-k end positions per window
-    max_answer_length: int = 30
-    normalization: str = "squad"  # squad (SQuAD v1.1 script) | mlqa (MLQA script, language-aware)
+def list_fields() -> frozenset[str]:
+    """Canonical fields that may be mapped to a LIST of columns (their values are collected in order)."""
+    return frozenset(name for t in tasktypes.all_types() for name in t.list_fields)
 
 
-@dataclass(frozen=True)
-class ChoiceOptions:
-    """Multiple choice (XCOPA): segment templates and the connective chosen by the example's ``question``."""
-
-    connectives: dict[str, str] = field(default_factory=lambda: {"cause": "because", "effect": "so"})
-    first: str = "{premise}"
-    second: str = "{connective} {choice}"
-    question_from: str = ""  # language whose file of the same split supplies `question`, matched by id
-    question_from_langs: tuple[str, ...] = ()  # where question_from applies (empty: every other language)
-
-
-@dataclass(frozen=True)
-class CandidateOptions:
-    """Retrieval from a candidate pool; embedding settings come from ``retrieval`` (pooling, prefix, top_k)."""
-
-    format: str = "jsonl"  # lareqa | mewslix | jsonl (layouts: harness/data/candidates.py)
-    folder: str = ""  # data folder name under --data-dir (default: the task name; set it in variant files)
-    queries: str = "{lang}.{split}.jsonl"  # query file, relative to DATA_DIR/<folder>/ (or to source_url)
-    pool: str = "candidates.{split}.jsonl"  # candidate file (lareqa: the query files of pool_languages)
-    pool_languages: tuple[str, ...] = ()  # lareqa: languages whose sentences form the pool (empty: task's)
-    query_template: str = "{query}"  # may also use {context}
-    source_url: str = ""  # without --data-dir, read the files from here (the official release), if set
+def str_list(value: Any) -> tuple[str, ...]:
+    """A list of strings, or one comma-separated string."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise Invalid(f"items must be strings, got {item!r}")
+    return tuple(value)
 
 
-def validate_sections(spec: Any, path: Path) -> None:
-    """Checks of the per-type option sections."""
-    if spec.type == "token_classification":
-        if not spec.labels:
-            raise XRobustError("token classification needs the tag names", file=path, field="labels")
-        if spec.tagging.fallback_label not in spec.labels:
-            raise XRobustError(f"{spec.tagging.fallback_label!r} is not one of labels", file=path,
-                               field="tagging.fallback_label")
-    qa = spec.qa
-    if qa.normalization not in ("squad", "mlqa"):
-        raise XRobustError("must be squad or mlqa", file=path, field="qa.normalization")
-    for key in ("max_length", "n_best", "max_answer_length", "max_query_length"):
-        if getattr(qa, key) < 1:
-            raise XRobustError("must be at least 1", file=path, field=f"qa.{key}")
-    if not 0 <= qa.stride < qa.max_length - qa.max_query_length - 3:
-        raise XRobustError("must be >= 0 and leave room for context tokens in each window", file=path,
-                           field="qa.stride")
-    choice = spec.choice
-    for key in ("first", "second"):
-        template = getattr(choice, key)
-        if "{premise}" not in template and "{choice}" not in template:
-            raise XRobustError("template must use {premise} or {choice}", file=path, field=f"choice.{key}")
-    if spec.candidates.format not in ("lareqa", "mewslix", "jsonl"):
-        raise XRobustError("must be lareqa, mewslix or jsonl", file=path, field="candidates.format")
-    if spec.type == "candidate_retrieval" and "map_at_20" in spec.metrics and spec.retrieval.top_k < 20:
-        raise XRobustError("map_at_20 needs top_k >= 20", file=path, field="retrieval.top_k")
+def str_map(value: Any) -> dict[str, str]:
+    """A mapping of strings (column names, split names, language codes)."""
+    coerce(MAPPING, value, MUST_BE)
+    for key, val in value.items():
+        if not isinstance(val, str):
+            raise Invalid("values must be column names (strings)", str(key))
+    return dict(value)
 
 
-def _fail(path: Path, name: str, what: str, value: Any) -> XRobustError:
-    return XRobustError(f"must be {what}, got {type(value).__name__}", file=path, field=name)
-
-
-def coerce_option(default: Any, value: Any, path: Path, name: str) -> Any:
-    """Check an option value against its default's type; lists (or "a, b" strings) become tuples."""
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise _fail(path, name, "true or false", value)
-    elif isinstance(default, int):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _fail(path, name, "an integer", value)
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise _fail(path, name, "a string", value)
-    elif isinstance(default, tuple):
-        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            raise _fail(path, name, "a list of strings", value)
-        return tuple(items)
-    elif isinstance(default, dict):
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise _fail(path, name, "a mapping of strings", value)
-        return dict(value)
-    return value
-
-
-def check_fields_map(value: Any, path: Path, name: str) -> None:
-    """Canonical field → column name, or a list of column names for LIST_FIELDS."""
-    if not isinstance(value, dict):
-        raise _fail(path, name, "a mapping", value)
+def fields_map(value: Any) -> dict[str, str | list[str]]:
+    """Canonical field → column name, or a list of column names for :func:`list_fields`."""
+    coerce(MAPPING, value, MUST_BE)
+    allowed = list_fields()
     for key, val in value.items():
         if not (isinstance(val, str) or (isinstance(val, list) and val and all(isinstance(v, str) for v in val))):
-            raise XRobustError("values must be column names (a string, or a list of strings)", file=path,
-                               field=f"{name}.{key}")
-        if isinstance(val, list) and key not in LIST_FIELDS:
-            raise XRobustError(f"only {', '.join(sorted(LIST_FIELDS))} may map to a list of columns", file=path,
-                               field=f"{name}.{key}")
+            raise Invalid("values must be column names (a string, or a list of strings)", str(key))
+        if isinstance(val, list) and key not in allowed:
+            raise Invalid(f"only {', '.join(sorted(allowed))} may map to a list of columns", str(key))
+    return dict(value)
+
+
+def section_rules(cls: type) -> dict[str, Rule]:
+    """Rules of an option dataclass: each value of its default's type; ``fields`` a column map."""
+    rules = rules_from_defaults(cls)
+    if "fields" in rules:
+        rules["fields"] = Rule(read=fields_map)
+    return rules
+
+
+def read_section(cls: type, rules: dict[str, Rule], value: Any) -> Any:
+    """``cls`` built from a mapping: unknown keys first, then each value in the mapping's order."""
+    coerce(MAPPING, value, MUST_BE)
+    check_known(value, list(rules), UNKNOWN_FIELD)
+    kwargs = read(value, rules, MUST_BE)
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise Invalid(str(err)) from None
+
+
+def section_reader(cls: type, rules: dict[str, Rule] | None = None) -> Rule:
+    """A rule reading the option section ``cls``."""
+    rules = section_rules(cls) if rules is None else rules
+    return Rule(read=lambda value: read_section(cls, rules, value))
+
+
+def validate_sections(spec: Any, path: Any) -> None:
+    """Every type's section checks (each section is checked even in tasks of other types), and the checks of
+    the task's own type, in registration order."""
+    for task_type in tasktypes.all_types():
+        if task_type.section is not None:
+            task_type.check_section(spec.section(task_type.section.name), path)
+        if task_type.name == spec.type:
+            task_type.validate(spec, path)

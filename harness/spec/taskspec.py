@@ -16,33 +16,22 @@ from typing import Any
 
 import yaml
 
+from harness import tasktypes
 from harness.errors import XRobustError
 from harness.spec.options import (
-    SECTION_TYPES,
-    CandidateOptions,
-    ChoiceOptions,
-    QAOptions,
-    TaggingOptions,
-    check_fields_map,
-    coerce_option,
+    ANY,
+    MAPPING,
+    MUST_BE,
+    UNKNOWN_FIELD,
+    fields_map,
+    section_reader,
+    str_list,
+    str_map,
     validate_sections,
 )
+from perturbations.validation import Invalid, Rule, check_known, coerce, read
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
-
-TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
-              "candidate_retrieval")
-
-# canonical example fields per task type: (required, optional)
-CANONICAL_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "pair_classification": (("text_a", "text_b", "label"), ("id",)),
-    "retrieval": (("source", "target"), ("id",)),
-    "token_classification": (("tokens", "tags"), ("id",)),
-    "qa": (("context", "question", "answers"), ("id", "title")),
-    "multiple_choice": (("premise", "question", "choices", "label"), ("id",)),
-    # query → ranked ids from a candidate pool (LAReQA, Mewsli-X); the pool is read by harness.data.candidates
-    "candidate_retrieval": (("query", "positives"), ("id", "context")),
-}
 
 
 @dataclass(frozen=True)
@@ -103,12 +92,24 @@ class TaskSpec:
     language_codes: dict[str, str] = field(default_factory=dict)
     max_length: int = 256
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
-    tagging: TaggingOptions = field(default_factory=TaggingOptions)
-    qa: QAOptions = field(default_factory=QAOptions)
-    choice: ChoiceOptions = field(default_factory=ChoiceOptions)
-    candidates: CandidateOptions = field(default_factory=CandidateOptions)
     training: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)  # per-type option sections given in the file
+
+    def section(self, name: str) -> Any:
+        """The option section ``name`` of a registered task type (its defaults when the file has none)."""
+        if name in self.sections:
+            return self.sections[name]
+        owner = tasktypes.section_owner(name)
+        if owner is None:
+            raise KeyError(name)
+        return owner.section.options()
+
+    def __getattr__(self, name: str) -> Any:
+        """Sections read as attributes: ``spec.qa``, ``spec.tagging`` …"""
+        if name.startswith("_") or name == "sections" or tasktypes.section_owner(name) is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.section(name)
 
     @property
     def ranked_metric(self) -> str:
@@ -135,9 +136,10 @@ class TaskSpec:
         out, so adding a section for a new type never changes the hash of an existing task."""
         data = dataclasses.asdict(self)
         data.pop("source_file")
-        for key, owner in SECTION_TYPES.items():
-            if self.type != owner:
-                data.pop(key)
+        data.pop("sections")
+        own = tasktypes.get(self.type).section
+        if own is not None:
+            data[own.name] = dataclasses.asdict(self.section(own.name))
         if data.get("hub"):
             for key in ("split_map", "filter"):
                 if not data["hub"][key]:
@@ -150,11 +152,6 @@ class TaskSpec:
         data.pop("description", None)
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
-
-
-_NESTED = {"hub": HubSource, "local": LocalSource, "retrieval": RetrievalOptions, "tagging": TaggingOptions,
-           "qa": QAOptions, "choice": ChoiceOptions, "candidates": CandidateOptions}
-_TOP_KEYS = {f.name for f in dataclasses.fields(TaskSpec)} - {"source_file", "hub", "local"} | {"data", "include"}
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -202,107 +199,69 @@ def _read_yaml(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(merged, data)
 
 
-def _check_type(value: Any, expected: type | tuple[type, ...], path: Path, name: str, what: str) -> None:
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise XRobustError(f"must be {what}, got {type(value).__name__}", file=path, field=name)
+_HUB_RULES = {"path": ANY, "name": ANY, "split": ANY, "revision": ANY, "fields": Rule(read=fields_map),
+              "data_files": ANY, "split_map": Rule(read=str_map), "filter": Rule(read=str_map)}
+_REQUIRED = ("name", "type", "languages")
 
 
-def _build_nested(cls: type, value: Any, path: Path, prefix: str) -> Any:
-    _check_type(value, dict, path, prefix, "a mapping")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in value:
-        if key not in known:
-            raise XRobustError(f"unknown field (known: {', '.join(sorted(known))})", file=path,
-                               field=f"{prefix}.{key}")
-    kwargs = {}
-    defaults = None if cls is HubSource else cls()
+def _type(value: Any) -> str:
+    if value not in tasktypes.names():
+        raise Invalid(f"unknown task type {value!r} (known: {', '.join(tasktypes.names())})")
+    return value
+
+
+def _languages(value: Any) -> tuple[str, ...]:
+    languages = str_list(value)
+    if not languages:
+        raise Invalid("must list at least one language")
+    return languages
+
+
+def _label_aliases(value: Any) -> dict[str, tuple[str, ...]]:
+    coerce(MAPPING, value, MUST_BE)
+    out = {}
     for key, val in value.items():
-        name = f"{prefix}.{key}"
-        if key == "fields":
-            check_fields_map(val, path, name)
-        elif defaults is not None:
-            val = coerce_option(getattr(defaults, key), val, path, name)
-        elif key in ("split_map", "filter"):
-            _check_str_map(val, path, name)
-        kwargs[key] = val
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise XRobustError(str(err), file=path, field=prefix) from None
+        try:
+            out[str(key)] = str_list(val)
+        except Invalid as err:
+            raise err.within(str(key)) from None
+    return out
 
 
-def _check_str_map(value: Any, path: Path, name: str) -> None:
-    _check_type(value, dict, path, name, "a mapping")
-    for key, val in value.items():
-        if not isinstance(val, str):
-            raise XRobustError("values must be column names (strings)", file=path, field=f"{name}.{key}")
+def _data(value: Any) -> dict[str, Any]:
+    coerce(MAPPING, value, MUST_BE)
+    check_known(value, ["hub", "local"], UNKNOWN_FIELD)
+    return read(value, {"hub": section_reader(HubSource, _HUB_RULES), "local": section_reader(LocalSource)}, MUST_BE)
 
 
-def _str_list(value: Any, path: Path, name: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    _check_type(value, list, path, name, "a list")
-    for item in value:
-        if not isinstance(item, str):
-            raise XRobustError(f"items must be strings, got {item!r}", file=path, field=name)
-    return tuple(value)
+def _top_rules() -> dict[str, Rule]:
+    """Rules of a task file's top-level keys, in the order they are checked."""
+    text, lists = Rule(str), Rule(read=str_list)
+    sections = {t.section.name: section_reader(t.section.options) for t in tasktypes.all_types() if t.section}
+    return {"name": text, "type": Rule(read=_type), "languages": Rule(read=_languages),
+            "metrics": lists, "perturb_fields": lists, "labels": lists, "extra_languages": lists,
+            "description": text, "source_language": text, "main_metric": text, "max_length": Rule(int),
+            "splits": Rule(read=str_map), "fields": Rule(read=fields_map), "language_codes": Rule(read=str_map),
+            "training": MAPPING, "options": MAPPING, "label_aliases": Rule(read=_label_aliases),
+            "retrieval": section_reader(RetrievalOptions), **sections, "data": Rule(read=_data)}
 
 
 def load_task(path: str | Path) -> TaskSpec:
     """Load and validate one task file."""
     path = Path(path).resolve()
     raw = _read_yaml(path)
-    for key in raw:
-        if key not in _TOP_KEYS:
-            raise XRobustError(f"unknown field (known: {', '.join(sorted(_TOP_KEYS - {'include'}))})",
-                               file=path, field=key)
-    for required in ("name", "type", "languages"):
-        if required not in raw:
-            raise XRobustError("missing required field", file=path, field=required)
-    _check_type(raw["name"], str, path, "name", "a string")
-    if raw["type"] not in TASK_TYPES:
-        raise XRobustError(f"unknown task type {raw['type']!r} (known: {', '.join(TASK_TYPES)})", file=path,
-                           field="type")
-    kwargs: dict[str, Any] = {"name": raw["name"], "type": raw["type"], "source_file": str(path)}
-    kwargs["languages"] = _str_list(raw["languages"], path, "languages")
-    if not kwargs["languages"]:
-        raise XRobustError("must list at least one language", file=path, field="languages")
-    for key in ("metrics", "perturb_fields", "labels", "extra_languages"):
-        if key in raw:
-            kwargs[key] = _str_list(raw[key], path, key)
-    for key in ("description", "source_language", "main_metric"):
-        if key in raw:
-            _check_type(raw[key], str, path, key, "a string")
-            kwargs[key] = raw[key]
-    if "max_length" in raw:
-        _check_type(raw["max_length"], int, path, "max_length", "an integer")
-        kwargs["max_length"] = raw["max_length"]
-    for key in ("splits", "fields", "language_codes"):
-        if key in raw:
-            (check_fields_map if key == "fields" else _check_str_map)(raw[key], path, key)
-            kwargs[key] = dict(raw[key])
-    for key in ("training", "options"):
-        if key in raw:
-            _check_type(raw[key], dict, path, key, "a mapping")
-            kwargs[key] = dict(raw[key])
-    if "label_aliases" in raw:
-        _check_type(raw["label_aliases"], dict, path, "label_aliases", "a mapping")
-        kwargs["label_aliases"] = {
-            str(k): _str_list(v, path, f"label_aliases.{k}") for k, v in raw["label_aliases"].items()
-        }
-    for key in ("retrieval", *SECTION_TYPES):
-        if key in raw:
-            kwargs[key] = _build_nested(_NESTED[key], raw[key], path, key)
-    data = raw.get("data", {})
-    _check_type(data, dict, path, "data", "a mapping")
-    for key in data:
-        if key not in ("hub", "local"):
-            raise XRobustError("unknown field (known: hub, local)", file=path, field=f"data.{key}")
-    if "hub" in data:
-        kwargs["hub"] = _build_nested(HubSource, data["hub"], path, "data.hub")
-    if "local" in data:
-        kwargs["local"] = _build_nested(LocalSource, data["local"], path, "data.local")
-    spec = TaskSpec(**kwargs)
+    rules = _top_rules()
+    try:
+        check_known(raw, [*rules, "include"], UNKNOWN_FIELD, shown=list(rules))
+        for required in _REQUIRED:
+            if required not in raw:
+                raise Invalid("missing required field", required)
+        values = read(raw, rules, MUST_BE, in_rule_order=True)
+    except Invalid as err:
+        raise XRobustError(err.message, file=path, field=err.field) from None
+    data = values.pop("data", {})
+    sections = {name: values.pop(name) for name in list(values) if tasktypes.section_owner(name)}
+    spec = TaskSpec(**values, **data, sections=sections, source_file=str(path))
     _validate(spec, path)
     return spec
 
@@ -310,30 +269,31 @@ def load_task(path: str | Path) -> TaskSpec:
 def _validate(spec: TaskSpec, path: Path) -> None:
     from harness.metrics import METRICS
 
-    required, optional = CANONICAL_FIELDS[spec.type]
+    task_type = tasktypes.get(spec.type)
+    known_fields = task_type.fields
     for source in ("hub", "local"):
         for canonical in spec.fields_for(source):
-            if canonical not in required + optional:
+            if canonical not in known_fields:
                 field_name = f"data.{source}.fields.{canonical}" if canonical not in spec.fields else \
                     f"fields.{canonical}"
                 raise XRobustError(
-                    f"'{canonical}' is not a field of {spec.type} examples (known: {', '.join(required + optional)})",
+                    f"'{canonical}' is not a field of {spec.type} examples (known: {', '.join(known_fields)})",
                     file=path, field=field_name)
     for name in spec.perturb_fields:
-        if name not in required + optional:
+        if name not in known_fields:
             raise XRobustError(f"'{name}' is not a field of {spec.type} examples", file=path,
                                field="perturb_fields")
     for name in spec.metrics:
         if name not in METRICS:
             raise XRobustError(f"unknown metric {name!r} (known: {', '.join(sorted(METRICS))})", file=path,
                                field="metrics")
-        if spec.type not in METRICS[name].task_types:
+        if name not in task_type.metrics:
             raise XRobustError(f"metric {name!r} does not apply to {spec.type} tasks", file=path,
                                field="metrics")
     if spec.main_metric and spec.main_metric not in spec.metrics:
         raise XRobustError(f"{spec.main_metric!r} is not among metrics", file=path, field="main_metric")
-    if spec.type == "pair_classification" and not spec.labels:
-        raise XRobustError("pair classification needs label names", file=path, field="labels")
+    if task_type.requires_labels and not spec.labels:
+        raise XRobustError(task_type.requires_labels, file=path, field="labels")
     for name in spec.label_aliases:
         if name not in spec.labels:
             raise XRobustError(f"{name!r} is not one of labels", file=path, field=f"label_aliases.{name}")

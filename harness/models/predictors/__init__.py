@@ -1,4 +1,4 @@
-"""Predictors: one per task type, registered by name. A predictor turns examples into prediction records.
+"""Predictors: one per task type (its ``predictor``). A predictor turns examples into prediction records.
 
 A prediction record is a dict with the example ``id``, the ``gold`` answer and the prediction (``pred``
 and whatever else the task type's metrics read). Records are all the statistics and reports ever see.
@@ -7,30 +7,15 @@ and whatever else the task type's metrics read). Records are all the statistics 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any
 
+from harness import tasktypes
 from harness.models.loading import ModelCache, RuntimeOptions
 from harness.spec.taskspec import TaskSpec
-
-PREDICTORS: dict[str, type[Predictor]] = {}
-
-
-def register(task_type: str) -> Callable[[type[Predictor]], type[Predictor]]:
-    def wrap(cls: type[Predictor]) -> type[Predictor]:
-        if task_type in PREDICTORS:
-            raise ValueError(f"predictor for {task_type!r} registered twice")
-        cls.task_type = task_type
-        PREDICTORS[task_type] = cls
-        return cls
-
-    return wrap
 
 
 class Predictor(ABC):
     """Base class: holds the task spec, the model cache and runtime options."""
-
-    task_type = ""
 
     def __init__(self, spec: TaskSpec, models: ModelCache, options: RuntimeOptions) -> None:
         self.spec = spec
@@ -49,15 +34,8 @@ class Predictor(ABC):
 
 
 def get_predictor(spec: TaskSpec, models: ModelCache, options: RuntimeOptions) -> Predictor:
-    _import_builtin()
-    if spec.type not in PREDICTORS:
+    """The predictor of ``spec``'s task type, for ``spec``."""
+    ref = tasktypes.get(spec.type).predictor
+    if ref is None:
         raise NotImplementedError(f"no predictor registered for task type {spec.type!r}")
-    return PREDICTORS[spec.type](spec, models, options)
-
-
-def _import_builtin() -> None:
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    return tasktypes.resolve(ref)(spec, models, options)

@@ -15,10 +15,9 @@ import torch
 
 from harness.data.candidates import candidate_pool
 from harness.models.pooling import embed
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 
 
-@register("candidate_retrieval")
 class PoolRetriever(Predictor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

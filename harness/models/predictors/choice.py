@@ -12,7 +12,7 @@ import torch
 
 from harness.errors import XRobustError
 from harness.models.batching import collate, length_sorted_batches
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 from harness.spec.taskspec import TaskSpec
 
 
@@ -29,7 +29,6 @@ def choice_pairs(spec: TaskSpec, example: dict) -> list[tuple[str, str]]:
             for c in example["choices"]]
 
 
-@register("multiple_choice")
 class ChoiceScorer(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)

@@ -7,10 +7,9 @@ import torch
 
 from harness.models.batching import run_sorted
 from harness.models.loading import match_labels
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 
 
-@register("pair_classification")
 class PairClassifier(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)

@@ -18,7 +18,7 @@ import torch
 
 from harness.errors import XRobustError
 from harness.models.batching import run_sorted
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 
 
 @dataclass
@@ -91,7 +91,6 @@ def encode_windows(tok: object, questions: list[str], contexts: list[str], *, ma
     return inputs, owners, [list(map(tuple, o)) for o in enc["offset_mapping"]], masks
 
 
-@register("qa")
 class SpanExtractor(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import torch
 
 from harness.models.pooling import embed
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 
 
-@register("retrieval")
 class BitextRetriever(Predictor):
     """Each source sentence's gold is its aligned target (same id); ``pred`` is the nearest target's id
     (xx→en), ``pred_rev`` the nearest source for the aligned target (en→xx)."""

@@ -16,7 +16,7 @@ import torch
 from harness.errors import XRobustError
 from harness.models.batching import run_sorted
 from harness.models.loading import match_labels
-from harness.models.predictors import Predictor, register
+from harness.models.predictors import Predictor
 
 
 def first_subword_positions(word_ids: Sequence[int | None], n_words: int) -> list[int]:
@@ -41,7 +41,6 @@ def words_to_tags(first: Sequence[int], token_preds: Sequence[int], names: Seque
     return tags, lost
 
 
-@register("token_classification")
 class TokenTagger(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)

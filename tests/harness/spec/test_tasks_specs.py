@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from harness import tasktypes
 from harness.cli.main import main
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
-from harness.spec.taskspec import CANONICAL_FIELDS, builtin_task_files, load_task, resolve_task
+from harness.spec.taskspec import builtin_task_files, load_task, resolve_task
 from harness.store.scoring import XTREME_R_TASKS, overall, overall_table
 
 # XTREME-R task → languages (google-research/xtreme evaluate.py, as listed in the data MANIFEST)
@@ -53,7 +54,7 @@ def test_every_xtreme_r_task_is_defined_with_its_languages() -> None:
 def test_real_rows_map_to_canonical_fields(shared_data: Path, task: str, lang: str, split: str | None) -> None:
     spec = resolve_task(task)
     examples = load_examples(spec, lang, split, data_dir=shared_data, limit=3)
-    required, optional = CANONICAL_FIELDS[spec.type]
+    required, optional = tasktypes.get(spec.type).required, tasktypes.get(spec.type).optional
     for example in examples:
         assert set(required) <= set(example) and isinstance(example["id"], str)
         assert set(example) <= set(required) | set(optional) | {"language"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness import tasktypes
 from harness.attack.transfer import TransferSource, safe_name, transfer_unit
 from harness.attack.unit import attack_unit
 from harness.run.conditions import Predicted, UnitData
@@ -36,7 +37,7 @@ class Attack:
         return self.condition.claims(lang)
 
     def applies_to(self, spec: TaskSpec) -> bool:
-        return self.condition.applies_to(spec.type)
+        return tasktypes.get(spec.type).attackable
 
     def predict(self, data: UnitData) -> Predicted:
         inputs, records, meta = attack_unit(data.predictor, data.examples, data.unit.lang, self.condition,

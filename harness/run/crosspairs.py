@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from harness import tasktypes
 from harness.run.conditions import Predicted, UnitData
 from harness.spec.taskspec import TaskSpec
 from harness.store.conditions import ConditionId
@@ -29,7 +30,7 @@ class CrossLingualPairs:
         return lang != self.second_lang
 
     def applies_to(self, spec: TaskSpec) -> bool:
-        return spec.type == "pair_classification"
+        return tasktypes.get(spec.type).text_pairs
 
     @property
     def params(self) -> dict[str, Any]:

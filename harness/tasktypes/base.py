@@ -69,6 +69,7 @@ class TaskType:
     metrics: tuple[str, ...] = ()  # the metrics a task of this type may report
     field_policy: FieldPolicy = TEXT
     attackable: bool = False  # model-guided attacks apply
+    text_pairs: bool = False  # examples are (text_a, text_b) pairs a cross-language condition may mix
     examples: Ref = None  # a loader replacing the generic one: (spec, lang, split, *, data_dir, limit) -> examples
     submission: Submission | None = None
     training: Training | None = None  # None: not trainable

@@ -32,6 +32,7 @@ class PairClassification(TaskType):
     metrics = ("accuracy",)
     field_policy = TEXT
     attackable = True
+    text_pairs = True
     submission = Submission("tsv", read_submission)
     # google-research/xtreme scripts/train_xnli.sh for base-size models (batch 8 x grad-acc 4)
     training = Training({"learning_rate": 2e-5, "epochs": 5.0, "batch_size": 32, "max_length": 128},

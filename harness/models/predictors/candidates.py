@@ -24,7 +24,7 @@ class PoolRetriever(Predictor):
         self._pool_vectors: dict[str, tuple[list[str], torch.Tensor]] = {}
 
     def _embed(self, texts: list[str], prefix: str, bar: Any) -> torch.Tensor:
-        loaded = self.models.get("retrieval")  # the bare encoder, as for Tatoeba
+        loaded = self.models.get(self.spec.type)  # the bare encoder (AutoModel), shared with Tatoeba
         opts = self.spec.retrieval
         return embed(loaded.model, loaded.tokenizer, [prefix + t for t in texts], pooling=opts.pooling,
                      layer=opts.layer, normalize=True, max_length=opts.max_length,

@@ -19,6 +19,7 @@ from perturbations.policies import (
     FieldPolicy,
     register_policy,
 )
+from perturbations.suite import ATTACK_TASK_TYPES
 
 BUILTIN = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
            "candidate_retrieval")
@@ -30,6 +31,9 @@ def test_builtin_types_in_order_and_their_policies_match_the_library() -> None:
         assert POLICIES[task_type.name] == task_type.field_policy
     assert tasktypes.get("token_classification").field_policy == ALIGNED_TOKENS
     assert tasktypes.get("qa").field_policy.answers_for("context") == "answers"
+    attackable = tuple(t.name for t in tasktypes.all_types() if t.attackable)
+    assert attackable == ATTACK_TASK_TYPES  # what the library's own Condition.applies_to assumes
+    assert [t.name for t in tasktypes.all_types() if t.text_pairs] == ["pair_classification"]
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -88,7 +88,8 @@ def main() -> None:
     t0 = time.perf_counter()
     fast = report_path(stats, args.resamples, seed=0, alpha=alpha)
     t_fast = time.perf_counter() - t0
-    print(f"report path (bootstrap_values + percentile_ci, METRICS['accuracy'], {fast['method']}): {t_fast:.3f} s")
+    print(f"report path (bootstrap_values + percentile_ci, METRICS['accuracy'], {fast['method']}): "
+          f"{t_fast:.3f} s")
 
     n_plain = args.resamples if args.full else min(args.plain_resamples, args.resamples)
     t0 = time.perf_counter()
@@ -100,10 +101,12 @@ def main() -> None:
         else f" (timed {n_plain} resamples, extrapolated x{args.resamples / n_plain:g})"
     )
     print(f"plain index-gather loop: {t_plain:.3f} s{note}")
-    print(f"side by side: report path {t_fast:.3f} s, plain loop {t_plain:.3f} s, speed-up {t_plain / t_fast:.1f}x")
+    print(f"side by side: report path {t_fast:.3f} s, plain loop {t_plain:.3f} s, "
+          f"speed-up {t_plain / t_fast:.1f}x")
 
     ci_diff = max(np.abs(fast["low"] - plain["low"]).max(), np.abs(fast["high"] - plain["high"]).max())
-    pair_diff = max(np.abs(fast["d_low"] - plain["d_low"]).max(), np.abs(fast["d_high"] - plain["d_high"]).max())
+    pair_diff = max(np.abs(fast["d_low"] - plain["d_low"]).max(),
+                    np.abs(fast["d_high"] - plain["d_high"]).max())
     half_width = float(np.mean(fast["high"] - fast["low"]) / 2)
     print(
         f"max |CI endpoint difference|: scores {ci_diff:.5f}, pairwise differences {pair_diff:.5f} "

@@ -51,8 +51,8 @@ def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_gr
         lo, hi = (min(vals), max(vals)) if vals else (0, 1)
         for v in heatmap["table"].values():
             v["bg"] = heat(v["value"], lo, hi)
-    drops = [{**row, "change": change.get((row["submission"], f"{task}/{row['language']}/{row['condition']}"), {})}
-             for row in condition_drops(analysis, task)]
+    drops = [{**row, "change": change.get((row["submission"], f"{task}/{row['language']}/{row['condition']}"),
+                                          {})} for row in condition_drops(analysis, task)]
     chart_values = {}
     clean_rows = [h for h in heatmaps if h["condition"] == "clean" and h["metric"] == metric]
     if clean_rows:

@@ -1,4 +1,5 @@
-"""Metrics: per-example sufficient statistics plus an aggregate (:mod:`.base`); one module per family.
+"""Metrics: per-example sufficient statistics plus a batched aggregate of their sums (:mod:`.base`, the
+aggregates in :mod:`.aggregates`); one module per family.
 
 Importing the package registers every built-in metric in :data:`METRICS`.
 """

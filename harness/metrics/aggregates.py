@@ -75,27 +75,28 @@ def recall_from_counts(sums: np.ndarray, n: Any) -> np.ndarray:
 
 
 def check_batched(name: str, aggregate: Aggregate, k: int) -> None:
-    """Raise ``ValueError`` unless ``aggregate`` scores a ``(3, 4, k)`` stack of sums in one call exactly as it
-    scores each ``(k,)`` row on its own, with ``n`` a scalar and with ``n`` an array of the leading shape.
+    """Raise ``ValueError`` unless ``aggregate`` scores a ``(3, 4, k)`` stack of sums in one call exactly as
+    it scores each ``(k,)`` row on its own, with ``n`` a scalar and with ``n`` an array of the leading shape.
 
     The probe sums are small non-negative integers, some rows all zero, so zero-denominator branches count."""
     rng = np.random.default_rng(0)
     sums = rng.integers(0, 5, size=(*_PROBE_SHAPE, k)).astype(np.float64)
     sums[0, :2] = 0.0
+    refused = f"metric {name!r}: aggregate is not batched over leading axes:"
     for n in (7, rng.integers(1, 9, size=_PROBE_SHAPE)):
         each = np.broadcast_to(n, _PROBE_SHAPE)
         with np.errstate(divide="ignore", invalid="ignore"):
             try:
                 batched = np.asarray(aggregate(sums, n), dtype=np.float64)
             except Exception as err:  # any failure on a stack means: not batched
-                raise ValueError(f"metric {name!r}: aggregate is not batched over leading axes: on sums of shape "
-                                 f"{sums.shape} it raised {type(err).__name__}: {err} (index the last axis, "
-                                 "sums[..., i], and branch with np.where)") from err
+                raise ValueError(f"{refused} on sums of shape {sums.shape} it raised "
+                                 f"{type(err).__name__}: {err} "
+                                 "(index the last axis, sums[..., i], and branch with np.where)") from err
             rows = np.array([[float(aggregate(sums[i, j], int(each[i, j]))) for j in range(_PROBE_SHAPE[1])]
                              for i in range(_PROBE_SHAPE[0])])
         if batched.shape != _PROBE_SHAPE:
-            raise ValueError(f"metric {name!r}: aggregate is not batched over leading axes: sums of shape "
-                             f"{sums.shape} gave shape {batched.shape}, expected {_PROBE_SHAPE}")
+            raise ValueError(f"{refused} sums of shape {sums.shape} gave shape {batched.shape}, "
+                             f"expected {_PROBE_SHAPE}")
         if not np.allclose(batched, rows, rtol=1e-12, atol=0.0, equal_nan=True):
-            raise ValueError(f"metric {name!r}: aggregate is not batched over leading axes: scoring a stack of "
-                             "sums in one call differs from scoring its rows one by one")
+            raise ValueError(f"{refused} scoring a stack of sums in one call differs from scoring its rows "
+                             "one by one")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,7 +20,8 @@ BUCKET_RESAMPLES = 1000
 
 
 def score_tables(analysis: Analysis, task: str) -> list[dict]:
-    """Per condition and metric (ranked metric first): ``{(submission, language): {value, ci_low, ci_high, n}}``."""
+    """Per condition and metric (ranked metric first), a table
+    ``{(submission, language): {value, ci_low, ci_high, n}}``."""
     metric = analysis.ranked.get(task)
     cells = {k: c for k, c in analysis.cells.items() if k[0] == task}
     out = []
@@ -51,8 +53,9 @@ def condition_drops(analysis: Analysis, task: str) -> list[dict]:
             if clean is None or name not in clean.names:
                 continue
             before = clean.point[clean.names.index(name)]
-            rows.append({"submission": name, "language": key[1], "condition": key[3], "clean": rounded(before),
-                         "perturbed": rounded(cell.point[i]), "drop": rounded(before - cell.point[i])})
+            rows.append({"submission": name, "language": key[1], "condition": key[3],
+                         "clean": rounded(before), "perturbed": rounded(cell.point[i]),
+                         "drop": rounded(before - cell.point[i])})
     return rows
 
 
@@ -80,17 +83,18 @@ def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]]) ->
 
 
 def bucket_scores(analysis: Analysis, task: str, buckets: list[Bucket]) -> list[dict]:
-    """Score per example bucket (pooled over languages), bucket membership from the clean text's attributes."""
+    """Score per example bucket (pooled over languages); membership from the clean text's attributes."""
     rows = []
     metric = analysis.ranked.get(task)
     for bucket in buckets:
+        label_of = lru_cache(maxsize=None)(bucket.assign)  # a function of the value alone; values repeat
         for cond in analysis.task_conditions(task):
             cells = [c for k, c in analysis.cells.items() if k[0] == task and k[3] == cond and k[4] == metric]
             for name in analysis.names:
                 per_label: dict[str, list[dict]] = defaultdict(list)
                 for cell in cells:
                     for record in cell.records.get(name, {}).values():
-                        label = bucket.assign((record.get("attrs") or {}).get(bucket.attribute))
+                        label = label_of((record.get("attrs") or {}).get(bucket.attribute))
                         if label is not None:
                             per_label[label].append(record)
                 for label in bucket.labels():

@@ -71,7 +71,8 @@ def merge_per_task(subs: list[Submission]) -> list[Submission]:
             continue
         models = "; ".join(f"{'+'.join(sorted(s.tasks))}: {s.meta.get('model', '')}" for s in group)
         merged.append(Submission(
-            name, group[0].run_dir, {**group[0].meta, "model": models}, " ; ".join(s.signature for s in group),
+            name, group[0].run_dir, {**group[0].meta, "model": models},
+            " ; ".join(s.signature for s in group),
             {k: v for s in group for k, v in s.change.items()}, set().union(*(s.tasks for s in group)),
             [s.run_dir for s in group], {u: data for s in group for u, data in s.units.items()}))
     return merged

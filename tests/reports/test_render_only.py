@@ -1,4 +1,4 @@
-"""The report renders numbers computed in harness.stats: no module of reports/ resamples or does statistics."""
+"""The report renders numbers computed in harness.stats: no module of reports/ resamples or computes them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import reports
 
-STATISTICS = ("numpy", "scipy", "harness.stats.engine", "harness.stats.bootstrap", "harness.stats.significance")
+STATISTICS = ("numpy", "scipy", "harness.stats.engine", "harness.stats.bootstrap",
+              "harness.stats.significance")
 
 
 def imported_modules(path: Path) -> set[str]:

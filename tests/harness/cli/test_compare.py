@@ -67,9 +67,11 @@ def test_report_with_conditions_only_some_submissions_have(tmp_path: Path) -> No
         ("A", "clean"), ("B", "clean"), ("A", "typos")}
 
 
-def test_compare_and_report_load_runs_through_one_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compare_and_report_load_runs_through_one_loader(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(2)
-    run_a, run_b = fake_run(tmp_path, "A", rng.random(50) < 0.6), fake_run(tmp_path, "B", rng.random(50) < 0.7)
+    run_a = fake_run(tmp_path, "A", rng.random(50) < 0.6)
+    run_b = fake_run(tmp_path, "B", rng.random(50) < 0.7)
     loaded: list[Path] = []
     real = runs.load_run
 
@@ -79,16 +81,20 @@ def test_compare_and_report_load_runs_through_one_loader(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(runs, "load_run", spy)
     assert main(["compare", str(run_a), str(run_b), "--resamples", "200"]) == 0
-    assert main(["report", str(run_a), str(run_b), "--out", str(tmp_path / "site"), "--resamples", "200"]) == 0
+    assert main(["report", str(run_a), str(run_b), "--out", str(tmp_path / "s"), "--resamples", "200"]) == 0
     assert loaded == [run_a, run_b, run_a, run_b]
 
 
-def test_compare_and_report_refuse_damaged_or_missing_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_and_report_refuse_damaged_or_missing_runs(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(3)
-    run_a, run_b = fake_run(tmp_path, "A", rng.random(50) < 0.6), fake_run(tmp_path, "B", rng.random(50) < 0.7)
+    run_a = fake_run(tmp_path, "A", rng.random(50) < 0.6)
+    run_b = fake_run(tmp_path, "B", rng.random(50) < 0.7)
     predictions = RunStore(run_b).predictions_path(Unit("xnli", "de", "test", "clean"))
-    predictions.write_text(predictions.read_text().replace("neutral", "entailment", 1))  # checksum no longer matches
-    for command in (["compare", str(run_a), str(run_b)], ["report", str(run_a), str(run_b), "--out", str(tmp_path / "s")],
+    # one prediction changed after the fact: the file no longer matches its checksum
+    predictions.write_text(predictions.read_text().replace("neutral", "entailment", 1))
+    for command in (["compare", str(run_a), str(run_b)],
+                    ["report", str(run_a), str(run_b), "--out", str(tmp_path / "s")],
                     ["compare", str(run_a), str(tmp_path / "nope")]):
         assert main(command) == 2
         err = capsys.readouterr().err

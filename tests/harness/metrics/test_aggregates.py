@@ -1,4 +1,4 @@
-"""Aggregates are batched over leading axes: registration checks it, and batched scores equal row-by-row ones."""
+"""Aggregates are batched over leading axes: registration checks it; batched scores equal row-by-row ones."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_batched_aggregate_equals_row_by_row(name: str) -> None:
     np.testing.assert_array_equal(batched, rows)
     np.testing.assert_array_equal(batched, old)
     counts = np.arange(1, sums.shape[0] + 1)[:, None]  # n broadcast over the leading axes
-    by_count = [[metric.aggregate(row, int(c)) for row in block] for block, c in zip(sums, counts[:, 0], strict=True)]
+    by_count = [[metric.aggregate(row, int(c)) for row in block]
+                for block, c in zip(sums, counts[:, 0], strict=True)]
     np.testing.assert_array_equal(metric.aggregate(sums, counts), np.array(by_count))
 
 
@@ -75,7 +76,8 @@ def test_score_of_stats_is_the_aggregate_of_their_sums() -> None:
 
 
 def _toy(aggregate: object, name: str = "toy") -> Metric:
-    return Metric(name, ("correct", "total"), ("pair_classification",), lambda records: np.zeros((0, 2)), aggregate)
+    return Metric(name, ("correct", "total"), ("pair_classification",), lambda records: np.zeros((0, 2)),
+                  aggregate)
 
 
 @pytest.mark.parametrize(("aggregate", "message"), [
@@ -87,7 +89,8 @@ def _toy(aggregate: object, name: str = "toy") -> Metric:
 def test_register_refuses_an_aggregate_that_is_not_batched(monkeypatch: pytest.MonkeyPatch, aggregate: object,
                                                            message: str) -> None:
     monkeypatch.setattr(base, "METRICS", dict(METRICS))
-    with pytest.raises(ValueError, match=f"metric 'toy': aggregate is not batched over leading axes.*{message}"):
+    refused = "metric 'toy': aggregate is not batched over leading axes"
+    with pytest.raises(ValueError, match=f"{refused}.*{message}"):
         base.register(_toy(aggregate))
     assert "toy" not in base.METRICS
 

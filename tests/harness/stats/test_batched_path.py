@@ -41,7 +41,8 @@ def test_bootstrap_scores_all_resamples_in_one_call(name: str) -> None:
     # the same numbers as a plain loop of the metric over the very same resampled sums
     sums, _ = bootstrap_sums(stack_stats(stats), 500, seed=4)
     with np.errstate(divide="ignore", invalid="ignore"):
-        loop = np.array([[float(metric.aggregate(row[j * k:(j + 1) * k], 300)) for j in range(3)] for row in sums])
+        loop = np.array([[float(metric.aggregate(row[j * k:(j + 1) * k], 300)) for j in range(3)]
+                         for row in sums])
     np.testing.assert_array_equal(samples, loop)
     np.testing.assert_array_equal(point, [metric.score(s) for s in stats])
 
@@ -49,12 +50,14 @@ def test_bootstrap_scores_all_resamples_in_one_call(name: str) -> None:
 def test_call_count_does_not_grow_with_resamples() -> None:
     metric = METRICS["accuracy"]
     rng = np.random.default_rng(1)
-    stats = [np.stack([rng.random(400) < q, np.ones(400)], axis=1).astype(float) for q in (0.6, 0.7, 0.7, 0.8)]
+    stats = [np.stack([rng.random(400) < q, np.ones(400)], axis=1).astype(float)
+             for q in (0.6, 0.7, 0.7, 0.8)]
     calls = []
     for resamples in (100, 2000):
         spy = Spy(metric)
         paired_bootstrap(stats, spy.metric, n_resamples=resamples)
-        compare(stats[0], stats[1], spy.metric, test="permutation", n_resamples=resamples, n_permutations=resamples)
+        compare(stats[0], stats[1], spy.metric, test="permutation", n_resamples=resamples,
+                n_permutations=resamples)
         gain_robustness(*stats, spy.metric, n_resamples=resamples, n_permutations=resamples)
         calls.append(len(spy.shapes))
     assert calls[0] == calls[1] <= 12

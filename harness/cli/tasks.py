@@ -6,14 +6,13 @@ import argparse
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from harness import tasktypes
     from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
 
     def source(spec: TaskSpec) -> str:
         if spec.hub is not None:
             return spec.hub.path + (f":{spec.hub.name}" if spec.hub.name else "")
-        if spec.type == "candidate_retrieval":
-            return f"{spec.candidates.format} files" + (" (or GitHub)" if spec.candidates.source_url else "")
-        return "(--data-dir only)"
+        return tasktypes.get(spec.type).data_source(spec)
 
     print(f"{'task':<11} {'type':<20} {'metric':<15} {'eval':<10} {'#':>3}  {'data source':<38} languages")
     for name, path in builtin_task_files().items():

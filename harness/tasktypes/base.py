@@ -101,6 +101,10 @@ class TaskType:
     def check_params(self, values: dict[str, Any], sources: dict[str, str], spec: Spec) -> None:
         """Checks of resolved training settings that involve several of them."""
 
+    def data_source(self, spec: Spec) -> str:
+        """Where examples come from without a hub dataset (``xrobust tasks``)."""
+        return "(--data-dir only)"
+
     def head_kwargs(self, spec: Spec) -> dict[str, Any]:
         """Keyword arguments for a fresh head of this type."""
         if not self.labelled_head:

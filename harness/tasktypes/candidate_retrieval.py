@@ -37,6 +37,9 @@ class CandidateRetrieval(TaskType):
     field_policy = TEXT
     examples = "harness.data.candidates:load_queries"
 
+    def data_source(self, spec: Spec) -> str:
+        return f"{spec.candidates.format} files" + (" (or GitHub)" if spec.candidates.source_url else "")
+
     def check_section(self, options: CandidateOptions, path: Path) -> None:
         if options.format not in ("lareqa", "mewslix", "jsonl"):
             raise XRobustError("must be lareqa, mewslix or jsonl", file=path, field="candidates.format")

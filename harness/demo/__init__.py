@@ -1,0 +1,1 @@
+"""The offline demo (:mod:`.run`) and its embedded data (``data/``)."""

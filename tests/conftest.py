@@ -27,6 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"XROBUST_REQUIRE_DATA is set but the {NO_DATA}")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 
 from harness.spec.slices import Bucket
 from harness.stats.analysis import Analysis
 from harness.stats.breakdowns import bucket_scores, condition_drops, overall_drops, score_tables, slice_scores
+from perturbations.diffing import diff_spans
 from reports.svg import heat, interval_chart
 
 
@@ -67,16 +67,17 @@ def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_gr
 
 def diff_segments(clean: str, perturbed: str) -> list[dict]:
     """Word-level segments of the perturbed text: kind same | del | ins (rendered escaped by Jinja)."""
-    a, b = clean.split(), perturbed.split()
     out: list[dict] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append({"kind": "same", "text": " ".join(a[i1:i2])})
+    for span in diff_spans(clean, perturbed):
+        before, after = " ".join(span.clean.split()), " ".join(span.perturbed.split())
+        if span.op == "equal":
+            if before:
+                out.append({"kind": "same", "text": before})
             continue
-        if i2 > i1:
-            out.append({"kind": "del", "text": " ".join(a[i1:i2])})
-        if j2 > j1:
-            out.append({"kind": "ins", "text": " ".join(b[j1:j2])})
+        if before:
+            out.append({"kind": "del", "text": before})
+        if after:
+            out.append({"kind": "ins", "text": after})
     return out
 
 

@@ -9,32 +9,18 @@ from typing import Any
 from harness import tasktypes
 from harness.attack.transfer import TransferSource, safe_name, transfer_unit
 from harness.attack.unit import attack_unit
-from harness.run.conditions import Predicted, UnitData
+from harness.run.conditions import Predicted, SuiteBacked, UnitData
 from harness.spec.taskspec import TaskSpec
 from harness.store.conditions import ConditionId
-from perturbations import Condition as SuiteCondition
 
 
 @dataclass(frozen=True)
-class Attack:
+class Attack(SuiteBacked):
     """A suite condition with an ``attack`` block: greedy search, or its same-budget random baseline."""
-
-    condition: SuiteCondition
 
     @property
     def id(self) -> ConditionId:
         return ConditionId(self.condition.suite, self.condition.name)
-
-    @property
-    def signature(self) -> str:
-        return self.condition.signature()
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.condition.to_dict()
-
-    def claims(self, lang: str) -> bool:
-        return self.condition.claims(lang)
 
     def applies_to(self, spec: TaskSpec) -> bool:
         return tasktypes.get(spec.type).attackable

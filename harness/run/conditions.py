@@ -107,19 +107,15 @@ class Clean:
 
 
 @dataclass(frozen=True)
-class Perturbed:
-    """A random suite condition, one seeded variant of it (``~v<k>`` for k >= 1)."""
+class SuiteBacked:
+    """Base of the conditions a suite condition defines: its signature, parameters and languages are that
+    condition's (the signature is the same for every variant: the variant is in the unit fingerprint)."""
 
     condition: SuiteCondition
-    variant: int = 0
-
-    @property
-    def id(self) -> ConditionId:
-        return ConditionId(self.condition.suite, self.condition.name, variant=self.variant)
 
     @property
     def signature(self) -> str:
-        return self.condition.signature()  # the same for every variant: the variant is in the fingerprint
+        return self.condition.signature()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -127,6 +123,17 @@ class Perturbed:
 
     def claims(self, lang: str) -> bool:
         return self.condition.claims(lang)
+
+
+@dataclass(frozen=True)
+class Perturbed(SuiteBacked):
+    """A random suite condition, one seeded variant of it (``~v<k>`` for k >= 1)."""
+
+    variant: int = 0
+
+    @property
+    def id(self) -> ConditionId:
+        return ConditionId(self.condition.suite, self.condition.name, variant=self.variant)
 
     def applies_to(self, spec: TaskSpec) -> bool:
         return self.condition.applies_to(spec.type)

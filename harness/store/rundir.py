@@ -109,9 +109,8 @@ class RunStore:
         if meta is None:
             return False
         path = self.predictions_path(unit)
-        if not path.exists() or _sha256(path) != meta.get("sha256"):
-            raise XRobustError("predictions file is missing or does not match its checksum (corrupt cache); "
-                               "move it away to recompute", file=path, field="sha256")
+        if not path.exists() or file_sha256(path) != meta.get("sha256"):
+            raise _damaged(path)
         if meta.get("fingerprint") != fingerprint:
             raise XRobustError(
                 "stored predictions were made with a different model, task config, condition or limit "
@@ -132,17 +131,24 @@ class RunStore:
 
     def read_predictions(self, unit: Unit) -> list[dict]:
         path = self.predictions_path(unit)
-        records = []
         try:
-            with path.open(encoding="utf-8") as handle:
-                for lineno, line in enumerate(handle, 1):
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as err:
-                        raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
+            text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
-        return records
+        return _parse_records(text, path)
+
+    def read_verified(self, unit: Unit, meta: dict) -> list[dict]:
+        """The unit's records, the file read once and checked against the sha256 in its ``meta``."""
+        path = self.predictions_path(unit)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise _damaged(path) from None
+        except OSError as err:
+            raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
+        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+            raise _damaged(path)
+        return _parse_records(data.decode("utf-8"), path)
 
     def complete_units(self) -> list[tuple[Unit, dict]]:
         """Every unit with a meta file, sorted, with its meta."""
@@ -157,9 +163,29 @@ class RunStore:
         return out
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _damaged(path: Path) -> XRobustError:
+    return XRobustError("predictions file is missing or does not match its checksum (corrupt cache); "
+                        "move it away to recompute", file=path, field="sha256")
+
+
+def _parse_records(text: str, path: Path) -> list[dict]:
+    """One JSON record per line (lines end at newline characters only)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    records = []
+    for lineno, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
+    return records

@@ -183,16 +183,16 @@ class Runner:
 
     def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Condition, fp: str) -> None:
         req = self.request
-        examples = load_examples(spec, unit.lang, unit.split, data_dir=req.data_dir, limit=req.limit)
+
+        def load(lang: str) -> list[dict]:
+            return load_examples(spec, lang, unit.split, data_dir=req.data_dir, limit=req.limit)
+
+        examples = load(unit.lang)
         fields = spec.perturb_fields
         attrs = example_attributes(examples, fields, unit.lang, self.models.tokenizer())
         extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
                                  "task_type": spec.type, "task_config": spec.config_hash(),
                                  "text_fields": list(fields)}
-
-        def load(lang: str) -> list[dict]:
-            return load_examples(spec, lang, unit.split, data_dir=req.data_dir, limit=req.limit)
-
         predicted = condition.predict(UnitData(spec, unit, examples, self._predictor(spec), load))
         extra.update(predicted.meta)
         for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):

@@ -8,7 +8,11 @@ in language ``L`` and a target ``T`` from ``into``:
 * ``L`` -> ``T`` (third language): pivot through English, L -> en -> T.
 
 Identity pairs (``the the``), non-word entries and translations equal to the source word are
-skipped. Eligible words are those with at least one translation into some target other than ``L``;
+skipped. Chinese MUSE entries are Traditional; each is also indexed in its Simplified form (zhconv's
+MediaWiki conversion tables), since the XTREME-R Chinese data are Simplified. Text in languages written
+without spaces between words (ja, zh, th) is segmented by forward maximum matching against the
+dictionary's source words (pieces of two or more characters, or one hanzi); each matched piece is a word.
+Eligible words are those with at least one translation into some target other than ``L``;
 a swapped word gets a target chosen uniformly among those it has, then a translation uniformly
 among that target's. Dictionary entries are lower case; replacements copy the original's
 capitalisation. Pivoting inherits English ambiguity (fi ``kuin`` -> en ``like`` -> de ``gefällt``),
@@ -24,12 +28,40 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from perturbations.base import WordPerturbation, register
+import regex
+
+from perturbations.base import Tally, WordPerturbation, register
+from perturbations.errors import PerturbationError
+from perturbations.graphemes import well_formed
 from perturbations.params import BaseParams, ParamError, resolve_dir
-from perturbations.text import is_word, lower, match_case
+from perturbations.text import WORD_SPLIT, is_word, lower, match_case
 from perturbations.unimorph import file_digest
 
 Options = tuple[tuple[str, tuple[str, ...]], ...]  # ((target language, translations), ...)
+UNSPACED = frozenset({"ja", "zh", "th"})
+MAX_PIECE = 8  # longest dictionary word (in grapheme clusters) tried when segmenting unspaced text
+CLUSTER = regex.compile(r"\X")
+
+
+def _simplified(word: str) -> str:
+    try:
+        import zhconv
+    except ImportError:
+        raise PerturbationError("code-switching Chinese needs the zhconv package: pip install zhconv",
+                                field="languages") from None
+    return zhconv.convert(word, "zh-hans")
+
+
+def source_pairs(path: str, lang: str) -> list[tuple[str, str]]:
+    """(english, foreign) pairs of one MUSE file; for zh each Traditional entry also in Simplified."""
+    pairs = list(read_muse(path))
+    if lang == "zh":
+        pairs += [(en, simple) for en, x in pairs if (simple := _simplified(x)) != x]
+    return pairs
+
+
+def _single_hanzi(piece: str) -> bool:
+    return len(piece) == 1 and "\u4e00" <= piece <= "\u9fff"
 
 
 @cache
@@ -100,7 +132,8 @@ class CodeSwitch(WordPerturbation):
 
     def _build(self, lang: str) -> dict[str, Options]:
         per_target: dict[str, dict[str, tuple[str, ...]]] = {}
-        to_en = _group([(lower(x, lang), en) for en, x in read_muse(str(self._file(lang)))]) if lang != "en" else {}
+        to_en = (_group([(lower(x, lang), en) for en, x in source_pairs(str(self._file(lang)), lang)])
+                 if lang != "en" else {})
         for target in self._targets(lang):
             if target == "en":
                 per_target[target] = to_en
@@ -126,6 +159,75 @@ class CodeSwitch(WordPerturbation):
     def prepare(self, lang: str) -> None:
         if lang not in self._index:
             self._index[lang] = self._build(lang)
+
+    def source(self, lang: str) -> str:
+        """The dictionaries serving ``lang``: ``muse:en-<lang>`` (+ the targets' files when pivoting)."""
+        files = [f"en-{lang}"] if lang != "en" else []
+        files += [f"en-{t}" for t in self._targets(lang) if t != "en"]
+        seg = "+segmented" if lang in UNSPACED else ""
+        return "muse:" + ",".join(dict.fromkeys(files)) + seg
+
+    def segment(self, run: str, lang: str) -> list[str]:
+        """Forward maximum matching of an unspaced run against ``lang``'s dictionary words, over grapheme
+        clusters (a match never splits a cluster or strands a Thai leading vowel); the characters between
+        matches form pieces of their own."""
+        self.prepare(lang)
+        index = self._index[lang]
+        units = CLUSTER.findall(run)
+        out: list[str] = []
+        gap = ""
+        i = 0
+        n = len(units)
+        while i < n:
+            for size in range(min(MAX_PIECE, n - i), 0, -1):
+                piece = "".join(units[i:i + size])
+                if ((len(piece) > 1 or _single_hanzi(piece)) and lower(piece, lang) in index
+                        and well_formed(piece)):
+                    if gap:
+                        out.append(gap)
+                        gap = ""
+                    out.append(piece)
+                    i += size
+                    break
+            else:
+                gap += units[i]
+                i += 1
+        if gap:
+            out.append(gap)
+        return out
+
+    def word_eligibility(self, text: str, lang: str) -> list[tuple[str, bool]]:
+        if lang not in UNSPACED:
+            return super().word_eligibility(text, lang)
+        parts = WORD_SPLIT.split(text)
+        return [(piece, bool(self.options(piece, lang))) for k in range(1, len(parts), 2)
+                for piece in self.segment(parts[k], lang)]
+
+    def apply(self, text: str, rng: random.Random, lang: str, tally: Tally | None) -> str:
+        if lang not in UNSPACED:
+            return super().apply(text, rng, lang, tally)
+        parts = WORD_SPLIT.split(text)
+        eligible = edited = 0
+        rate = self.params.rate
+        for k in range(1, len(parts), 2):
+            pieces = self.segment(parts[k], lang)
+            changed = False
+            for j, piece in enumerate(pieces):
+                opts = self.options(piece, lang)
+                if not opts:
+                    continue
+                eligible += 1
+                if rng.random() < rate:
+                    new = self.edit(piece, opts, rng, lang)
+                    if new and new != piece:
+                        pieces[j] = new
+                        edited += 1
+                        changed = True
+            if changed:
+                parts[k] = "".join(pieces)
+        if tally is not None:
+            tally.add(eligible, edited, eligible * rate)
+        return "".join(parts) if edited else text
 
     def options(self, word: str, lang: str) -> Options | None:
         index = self._index.get(lang)

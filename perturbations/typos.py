@@ -1,194 +1,210 @@
-"""Typo perturbations: keyboard-neighbour substitution, insertion, deletion and transposition.
+"""Typo perturbations: keyboard-neighbour substitution, insertion, deletion and transposition of keystrokes.
 
-``unit: word`` edits one character of each selected word (eligible words: those the edit can act
-on); ``unit: char`` edits each eligible character with probability ``rate``. No edit ever empties a
-word or introduces whitespace, so token tasks keep one token per token. Combining marks stay
-attached to their base character (deletion and transposition act on base+marks clusters).
+Every language is typed through its input model (:mod:`perturbations.inputs`): a national layout (one key
+per character), the Korean 2-set automaton (jamo keys, syllables recomposed), a romaji IME (kana as
+romaji keys) or a pinyin IME (a hanzi's "neighbours" are its homophones). An edit acts on the keys and
+is kept only if the text it produces is well-formed: layout scripts keep their grapheme clusters valid
+(:mod:`perturbations.graphemes`: no dangling vowel sign, virama or combining mark), IME scripts convert
+fully. ``unit: word`` edits one key of each selected word (eligible: words with at least one key the
+edit can act on), choosing a position uniformly among those with a valid edit; ``unit: char`` visits the
+keys in order and edits each one that has a valid edit with probability ``rate``. No edit empties a
+word or introduces whitespace, so token tasks keep one token per token.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterator
-from functools import cache
 
 from perturbations.base import WordPerturbation, register
-from perturbations.keyboards import KOREAN, keyboard_languages, layout_source, neighbours, nlpaug_version
-from perturbations.text import char_class, clusters
+from perturbations.graphemes import ok_between
+from perturbations.inputs import InputModel, input_model, model_languages
+from perturbations.pinyin import version as pinyin_version
 
-
-@cache
-def _keys_re(lang: str) -> re.Pattern[str]:
-    return char_class(neighbours(lang))
+Payload = object  # what an edit at a key needs: a neighbouring key, (key, side), or nothing (None)
+NONE = object()  # no valid edit
 
 
 class _Typo(WordPerturbation):
     units = ("word", "char")
 
     def supported_languages(self) -> frozenset[str]:
-        return keyboard_languages() - {KOREAN}
+        return model_languages()
 
     def prepare(self, lang: str) -> None:
-        _keys_re(lang)
+        input_model(lang)
+
+    def source(self, lang: str) -> str:
+        """What serves ``lang``: its input model, e.g. ``layout:de``, ``dubeolsik``, ``pinyin-ime``."""
+        return input_model(lang).source
 
     def fingerprint(self) -> dict[str, str]:
-        sources = sorted({layout_source(lang) for lang in self.languages})
-        out = {"layouts": ",".join(sources)}
-        if any(s.startswith("nlpaug:") for s in sources):
-            out["nlpaug"] = nlpaug_version()
+        out = {"layouts": ",".join(sorted({self.source(lang) for lang in self.languages}))}
+        if "zh" in self.languages:
+            out["pypinyin"] = pinyin_version()
         return out
+
+    # --- per operation ---------------------------------------------------------------------
+    def payloads(self, model: InputModel, keys: list[str], i: int) -> Iterator[Payload]:
+        """The edits conceivable at key ``i`` (before checking that the result is well-formed)."""
+        raise NotImplementedError
+
+    def put(self, keys: list[str], i: int, payload: Payload) -> tuple[list[str], int]:
+        """``keys`` with the edit made, and the index to continue from."""
+        raise NotImplementedError
+
+    def fits(self, keys: list[str], i: int, payload: Payload) -> bool:
+        """Layout scripts: the grapheme check of the edit's neighbourhood (see :mod:`graphemes`)."""
+        raise NotImplementedError
+
+    def prefilter(self, model: InputModel) -> Callable[[str], object]:
+        return model.prefilter.search
+
+    # --- shared ----------------------------------------------------------------------------
+    def options_for(self, lang: str) -> Callable[[str], object]:
+        return self.prefilter(input_model(lang))
+
+    def _valid(self, model: InputModel, keys: list[str], i: int, current: str) -> Iterator[Payload]:
+        """The edits at key ``i`` whose result is well-formed and differs, lazily."""
+        for payload in self.payloads(model, keys, i):
+            if model.identity:
+                if self.fits(keys, i, payload):
+                    yield payload
+            else:
+                text = model.render(self.put(keys, i, payload)[0])
+                if text and text != current:
+                    yield payload
+
+    def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
+        model = input_model(lang)
+        keys = model.keys(word)
+        if keys is None:
+            return word
+        per_position = [(i, opts) for i in range(len(keys)) if (opts := list(self._valid(model, keys, i, word)))]
+        if not per_position:
+            return word
+        i, opts = rng.choice(per_position)
+        return model.render(self.put(keys, i, rng.choice(opts))[0]) or word
+
+    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
+        model = input_model(lang)
+        keys = model.keys(word)
+        if keys is None:
+            return
+        for i in range(len(keys)):
+            for payload in self._valid(model, keys, i, word):
+                text = model.render(self.put(keys, i, payload)[0])
+                if text:
+                    yield text
+
+    def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
+        model = input_model(lang)
+        keys = model.keys(word)
+        if keys is None:
+            return word, 0, 0
+        n_ok = n_edit = 0
+        current = word
+        i = 0
+        while i < len(keys):
+            valid = self._valid(model, keys, i, current)
+            first = next(valid, NONE)
+            if first is NONE:
+                i += 1
+                continue
+            n_ok += 1
+            if rng.random() < rate:
+                opts = [first, *valid]
+                keys, i = self.put(keys, i, opts[0] if len(opts) == 1 else rng.choice(opts))
+                n_edit += 1
+                current = model.render(keys) or current
+                continue
+            i += 1
+        return (current if n_edit else word), n_ok, n_edit
+
+
+def _fits(keys: list[str], i: int, j: int, seq: list[str]) -> bool:
+    """Whether ``seq`` may replace ``keys[i:j]``: grapheme checks against the keys around it."""
+    return ok_between(keys[i - 1] if i > 0 else None, seq, keys[j] if j < len(keys) else None)
 
 
 @register
 class KeyboardTypo(_Typo):
-    """Replace a character with a neighbouring key of the language's national layout (ko: a jamo)."""
+    """Replace a key with a neighbouring key of the language's layout (ko: a jamo key; zh: a homophone)."""
 
     name = "keyboard"
 
-    def supported_languages(self) -> frozenset[str]:
-        return keyboard_languages()
+    def payloads(self, model: InputModel, keys: list[str], i: int) -> Iterator[Payload]:
+        return iter(model.near(keys[i]))
 
-    def options_for(self, lang: str) -> Callable[[str], object]:
-        return _keys_re(lang).search
+    def put(self, keys: list[str], i: int, payload: Payload) -> tuple[list[str], int]:
+        return keys[:i] + [payload] + keys[i + 1:], i + 1  # type: ignore[list-item]
 
-    def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
-        table = neighbours(lang)
-        where = [i for i, ch in enumerate(word) if ch in table]
-        i = rng.choice(where)
-        return word[:i] + rng.choice(table[word[i]]) + word[i + 1:]
-
-    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
-        table = neighbours(lang)
-        for i, ch in enumerate(word):
-            for near in table.get(ch, ""):
-                yield word[:i] + near + word[i + 1:]
-
-    def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
-        table = neighbours(lang)
-        chars = list(word)
-        n_ok = n_edit = 0
-        for i, ch in enumerate(chars):
-            near = table.get(ch)
-            if near:
-                n_ok += 1
-                if rng.random() < rate:
-                    chars[i] = rng.choice(near)
-                    n_edit += 1
-        return ("".join(chars) if n_edit else word), n_ok, n_edit
+    def fits(self, keys: list[str], i: int, payload: Payload) -> bool:
+        return _fits(keys, i, i + 1, [payload])  # type: ignore[list-item]
 
 
 @register
 class CharInsert(_Typo):
-    """Insert a neighbouring key next to a character (hitting two keys at once)."""
+    """Hit a neighbouring key as well, just before or after a key."""
 
     name = "char_insert"
 
-    def options_for(self, lang: str) -> Callable[[str], object]:
-        return _keys_re(lang).search
+    def supported_languages(self) -> frozenset[str]:
+        return frozenset(lang for lang in model_languages() if input_model(lang).inserts)
 
-    @staticmethod
-    def _insert(ch: str, near: str, rng: random.Random) -> str:
-        extra = rng.choice(near)
-        return ch + extra if rng.random() < 0.5 else extra + ch
+    def payloads(self, model: InputModel, keys: list[str], i: int) -> Iterator[Payload]:
+        for near in model.near(keys[i]):
+            yield near, 0
+            yield near, 1
 
-    def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
-        table = neighbours(lang)
-        where = [i for i, ch in enumerate(word) if ch in table]
-        i = rng.choice(where)
-        return word[:i] + self._insert(word[i], table[word[i]], rng) + word[i + 1:]
+    def put(self, keys: list[str], i: int, payload: Payload) -> tuple[list[str], int]:
+        near, side = payload  # type: ignore[misc]
+        return keys[:i + side] + [near] + keys[i + side:], i + 2
 
-    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
-        table = neighbours(lang)
-        for i, ch in enumerate(word):
-            for near in table.get(ch, ""):
-                yield word[:i] + ch + near + word[i + 1:]
-                yield word[:i] + near + ch + word[i + 1:]
-
-    def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
-        table = neighbours(lang)
-        out = []
-        n_ok = n_edit = 0
-        for ch in word:
-            near = table.get(ch)
-            if near:
-                n_ok += 1
-                if rng.random() < rate:
-                    out.append(self._insert(ch, near, rng))
-                    n_edit += 1
-                    continue
-            out.append(ch)
-        return ("".join(out) if n_edit else word), n_ok, n_edit
+    def fits(self, keys: list[str], i: int, payload: Payload) -> bool:
+        near, side = payload  # type: ignore[misc]
+        return _fits(keys, i, i + 1, [keys[i], near] if side else [near, keys[i]])
 
 
 @register
 class CharDelete(_Typo):
-    """Drop a character (with its combining marks); words of one character are left alone."""
+    """Drop a key; a word is never emptied, and a deletion that strands a mark is not made."""
 
     name = "char_delete"
 
-    def options(self, word: str, lang: str) -> bool:
-        return len(word) > 1
+    def prefilter(self, model: InputModel) -> Callable[[str], object]:
+        if model.identity:
+            return lambda word: len(word) > 1 and (model.source != "pinyin-ime" or model.prefilter.search(word))
+        return model.prefilter.search
 
-    def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
-        parts = clusters(word)
-        if len(parts) < 2:
-            return word
-        del parts[rng.randrange(len(parts))]
-        return "".join(parts)
+    def payloads(self, model: InputModel, keys: list[str], i: int) -> Iterator[Payload]:
+        if len(keys) > 1 and model.editable(keys[i]):
+            yield None
 
-    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
-        parts = clusters(word)
-        if len(parts) > 1:
-            for i in range(len(parts)):
-                yield "".join(parts[:i] + parts[i + 1:])
+    def put(self, keys: list[str], i: int, payload: Payload) -> tuple[list[str], int]:
+        return keys[:i] + keys[i + 1:], i
 
-    def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
-        parts = clusters(word)
-        if len(parts) < 2:
-            return word, 0, 0
-        keep = [p for p in parts if rng.random() >= rate]
-        if not keep:  # never delete a whole word: restore its first cluster
-            keep = parts[:1]
-        n_edit = len(parts) - len(keep)
-        return ("".join(keep) if n_edit else word), len(parts), n_edit
+    def fits(self, keys: list[str], i: int, payload: Payload) -> bool:
+        return _fits(keys, i, i + 1, [])
 
 
 @register
 class CharSwap(_Typo):
-    """Transpose two adjacent, different characters (clusters)."""
+    """Transpose two adjacent, different keys."""
 
     name = "char_swap"
 
-    def options(self, word: str, lang: str) -> bool:
-        return len(word) > 1 and word.count(word[0]) != len(word)
+    def prefilter(self, model: InputModel) -> Callable[[str], object]:
+        if model.identity:
+            return lambda word: len(word) > 1 and word.count(word[0]) != len(word)
+        return model.prefilter.search
 
-    def edit(self, word: str, options: object, rng: random.Random, lang: str) -> str:
-        parts = clusters(word)
-        where = [i for i in range(len(parts) - 1) if parts[i] != parts[i + 1]]
-        if not where:
-            return word
-        i = rng.choice(where)
-        parts[i], parts[i + 1] = parts[i + 1], parts[i]
-        return "".join(parts)
+    def payloads(self, model: InputModel, keys: list[str], i: int) -> Iterator[Payload]:
+        if i + 1 < len(keys) and keys[i] != keys[i + 1] and model.editable(keys[i]) and model.editable(keys[i + 1]):
+            yield None
 
-    def candidates(self, word: str, options: object, lang: str) -> Iterator[str]:
-        parts = clusters(word)
-        for i in range(len(parts) - 1):
-            if parts[i] != parts[i + 1]:
-                yield "".join(parts[:i] + [parts[i + 1], parts[i]] + parts[i + 2:])
+    def put(self, keys: list[str], i: int, payload: Payload) -> tuple[list[str], int]:
+        return keys[:i] + [keys[i + 1], keys[i]] + keys[i + 2:], i + 2
 
-    def edit_chars(self, word: str, rng: random.Random, lang: str, rate: float) -> tuple[str, int, int]:
-        parts = clusters(word)
-        n_ok = n_edit = 0
-        i = 0
-        while i < len(parts) - 1:
-            if parts[i] != parts[i + 1]:
-                n_ok += 1
-                if rng.random() < rate:
-                    parts[i], parts[i + 1] = parts[i + 1], parts[i]
-                    n_edit += 1
-                    i += 2
-                    continue
-            i += 1
-        return ("".join(parts) if n_edit else word), n_ok, n_edit
+    def fits(self, keys: list[str], i: int, payload: Payload) -> bool:
+        return _fits(keys, i, i + 2, [keys[i + 1], keys[i]])

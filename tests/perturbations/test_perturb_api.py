@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import random
-import unicodedata
 from pathlib import Path
 
 import pytest
 
 import perturbations as P
+from perturbations import hangul
 from perturbations.diacritics import StripDiacritics, StripParams
 from perturbations.errors import PerturbationError
 from perturbations.text import WORD_RE
@@ -87,7 +87,7 @@ def test_condition_contract() -> None:
     record = json.loads(json.dumps(cond.to_dict()))
     assert record["seed"] == cond.seed and record["steps"][0]["params"]["rate"] == 0.1
     assert record["variants"] == 1 and "layouts" in record["steps"][0]["resources"]
-    assert cond.claims("fi") and not cond.claims("zh")
+    assert cond.claims("fi") and cond.claims("zh") and not cond.claims("sv")  # sv: not an XTREME-R language
     resources = suite("inflection").condition("inflection_any").to_dict()["steps"][0]["resources"]
     assert "unimorph/fin.tsv" in resources and "simplemma" in resources
 
@@ -172,18 +172,24 @@ def test_diacritic_policy() -> None:
     assert step.perturb("أَحْمَد إلى", rng, "ar") == "احمد الى"
 
 
-def test_korean_keyboard_typos_stay_well_formed_syllables() -> None:
+def test_korean_keyboard_typos_are_one_neighbouring_jamo_key_recomposed() -> None:
     cond = suite("typos").condition("keyboard")
     examples = tatoeba("ko", 200)
     out, stats = P.perturb_examples(examples, task_type="retrieval", fields=["source"], lang="ko", condition=cond)
     assert stats.frac_examples_changed > 0
+    near = hangul.key_neighbours()
+    resyllabified = 0
     for a, b in zip(examples, out, strict=True):
-        assert len(a["source"]) == len(b["source"])
-        for x, y in zip(a["source"], b["source"], strict=True):
-            if x != y:
-                assert "가" <= x <= "힣" and "가" <= y <= "힣"
-                jx, jy = unicodedata.normalize("NFD", x), unicodedata.normalize("NFD", y)
-                assert sum(p != q for p, q in zip(jx, jy, strict=False)) + abs(len(jx) - len(jy)) == 1
+        for x, y in zip(WORD_RE.findall(a["source"]), WORD_RE.findall(b["source"]), strict=True):
+            if x == y:
+                continue
+            kx, ky = hangul.decompose(x), hangul.decompose(y)
+            assert kx is not None and ky is not None and len(kx) == len(ky)
+            diff = [(p, q) for p, q in zip(kx, ky, strict=True) if p != q]
+            assert len(diff) == 1 and diff[0][1] in near[diff[0][0]], (x, y)
+            assert hangul.compose(ky) == y
+            resyllabified += len(x) != len(y) or any(not "가" <= c <= "힣" for c in y)
+    assert resyllabified > 0  # a consonant key hit for a vowel (or back) re-forms the syllables, as on screen
 
 
 def test_lexical_swaps_keep_capitalisation_and_never_swap_to_the_same_word() -> None:

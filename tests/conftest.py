@@ -111,16 +111,20 @@ def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def make_tiny_model(out: Path, tokenizer_dir: Path, head: str = "AutoModel", seed: int = 0, **config_kwargs) -> Path:
-    """Save a tiny random BERT with ``head`` and the tiny tokenizer to ``out``."""
+def make_tiny_model(out: Path, tokenizer_dir: Path, head: str = "AutoModel", seed: int = 0,
+                    architecture: str = "bert", **config_kwargs) -> Path:
+    """Save a tiny random encoder (``architecture`` "bert" or "xlm-roberta") with ``head`` and the tiny
+    tokenizer to ``out``."""
     import torch
     import transformers
-    from transformers import AutoTokenizer, BertConfig
+    from transformers import AutoTokenizer, BertConfig, XLMRobertaConfig
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, pad_token_id=tok.pad_token_id,
-                        **config_kwargs)
+    config_class = {"bert": BertConfig, "xlm-roberta": XLMRobertaConfig}[architecture]
+    config = config_class(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, pad_token_id=tok.pad_token_id,
+                          max_position_embeddings=512 if architecture == "bert" else 514,
+                          **config_kwargs)
     torch.manual_seed(seed)
     model = getattr(transformers, head).from_config(config)
     model.save_pretrained(out)

@@ -32,7 +32,7 @@ def attack_unit(predictor: Any, examples: list[dict], lang: str, condition: Cond
                                    inflection_prefix=params.inflection_prefix)
     with predictor.progress(len(examples), f"{desc} (attack)") as bar:
         result = run_attack(examples, predictor.score_gold, generator, params, fields=fields, token_task=token_task,
-                            seed=condition.seed, group_size=predictor.options.batch_size, progress=bar)
+                            seed=condition.seed, group_size=predictor.options.batch_size or 32, progress=bar)
     outcomes = result.outcomes
     adversarial = result.examples()
     records = predictor.predict(adversarial, desc=desc)

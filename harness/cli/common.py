@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from harness.errors import XRobustError
+from harness.models.inference import ATTENTIONS, DTYPES, SWITCHES, RuntimeOptions
 
 
 def csv_list(value: str | None) -> list[str]:
@@ -26,9 +27,25 @@ def parse_label_map(value: str) -> dict[str, str]:
 
 def add_runtime_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 …")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dtype", default="auto", choices=list(DTYPES),
+                   help="weights' dtype: auto = bfloat16 on GPUs that support it, float32 otherwise")
+    p.add_argument("--attn", default="auto", choices=list(ATTENTIONS),
+                   help="attention implementation: auto = the fastest measured for the model and device")
+    p.add_argument("--padding-free", default="auto", choices=list(SWITCHES),
+                   help="pack sequences without padding (auto: on CUDA with flash-attn for supported encoders)")
+    p.add_argument("--max-tokens", type=int, help="tokens per batch, padding included (default: 2048 on CPU, "
+                   "65536 on CUDA)")
+    p.add_argument("--batch-size", type=int, help="rows per batch at most (default: 64 on CPU, 4096 on CUDA)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def runtime_options(args: argparse.Namespace, **extra: object) -> RuntimeOptions:
+    """:class:`RuntimeOptions` from the flags of :func:`add_runtime_options` (checked: one-line errors)."""
+    options = RuntimeOptions(device=args.device, dtype=args.dtype, attn=args.attn, padding_free=args.padding_free,
+                             batch_size=args.batch_size, max_tokens=args.max_tokens,
+                             progress=not args.no_progress, **extra)  # type: ignore[arg-type]
+    options.check()
+    return options
 
 
 def print_scores(results: dict) -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import add_runtime_options, csv_list, parse_label_map, print_attacks, print_scores
+from harness.cli.common import (
+    add_runtime_options,
+    csv_list,
+    parse_label_map,
+    print_attacks,
+    print_scores,
+    runtime_options,
+)
 from harness.errors import XRobustError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.models.loading import RuntimeOptions
     from harness.run.runner import Runner, RunRequest
     from harness.spec.taskspec import resolve_task
 
@@ -26,9 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise XRobustError("not a directory", file=args.data_dir, field="--data-dir")
     name = args.name or Path(args.model.rstrip("/")).name
     out = Path(args.out) if args.out else Path("runs") / name
-    options = RuntimeOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                             progress=not args.no_progress, label_map=parse_label_map(args.label_map or ""),
-                             seed=args.seed)
+    options = runtime_options(args, label_map=parse_label_map(args.label_map or ""), seed=args.seed)
     request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=csv_list(args.langs or ""),
                          data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,

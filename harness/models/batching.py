@@ -1,65 +1,101 @@
-"""Length-sorted dynamic batching: pad each batch only to its own longest sequence."""
+"""Batches under a token budget: which rows go together, and their tensors (padded or packed).
+
+A padded batch pads every row to its longest row, so its cost is ``rows × group × longest`` tokens (``group``
+rows travel together, e.g. the choices of one multiple-choice example); a packed batch concatenates its rows
+into one sequence, so its cost is the sum of their lengths. Rows are length-sorted (longest first, stable) so
+neighbours have similar lengths. A row longer than the budget gets a batch of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Index arrays of at most ``batch_size`` examples, longest first (stable for equal lengths)."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+FEATURES = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def collate(encodings: dict[str, list[list[int]]], indices: np.ndarray, pad_id: int,
-            device: str) -> dict[str, torch.Tensor]:
-    """Pad the chosen rows of a tokenizer's list output into tensors (right padding)."""
-    ids = encodings["input_ids"]
-    width = max(len(ids[i]) for i in indices)
+def length_order(lengths: Sequence[int]) -> np.ndarray:
+    """Indices, longest first; equal lengths keep their input order."""
+    return np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+
+
+def padded_batches(lengths: Sequence[int], *, max_tokens: int, max_rows: int, group: int = 1) -> list[np.ndarray]:
+    """Index arrays (into ``lengths``) of length-sorted batches with ``len × group × longest ≤ max_tokens``
+    and at most ``max_rows`` entries; ``lengths[i]`` is the longest row of entry ``i``'s group."""
+    if max_tokens < 1 or max_rows < 1:
+        raise ValueError("max_tokens and max_rows must be >= 1")
+    batches, current, width = [], [], 1
+    for i in length_order(lengths):  # longest first: a batch's first row sets its width
+        if current and (len(current) >= max_rows or (len(current) + 1) * group * width > max_tokens):
+            batches.append(np.asarray(current))
+            current = []
+        if not current:
+            width = max(int(lengths[i]), 1)
+        current.append(int(i))
+    if current:
+        batches.append(np.asarray(current))
+    return batches
+
+
+def packed_batches(lengths: Sequence[int], *, max_tokens: int, max_rows: int) -> list[np.ndarray]:
+    """Index arrays of length-sorted batches whose summed length is at most ``max_tokens``."""
+    if max_tokens < 1 or max_rows < 1:
+        raise ValueError("max_tokens and max_rows must be >= 1")
+    batches, current, total = [], [], 0
+    for i in length_order(lengths):
+        n = int(lengths[i])
+        if current and (len(current) >= max_rows or total + n > max_tokens):
+            batches.append(np.asarray(current))
+            current, total = [], 0
+        current.append(int(i))
+        total += n
+    if current:
+        batches.append(np.asarray(current))
+    return batches
+
+
+def collate_padded(features: dict[str, list[list[int]]], rows: Sequence[int], pad_id: int,
+                   *, pin: bool = False) -> dict[str, torch.Tensor]:
+    """The chosen rows right-padded into (len(rows), longest) int64 tensors, with an attention mask."""
+    ids = features["input_ids"]
+    lengths = np.fromiter((len(ids[i]) for i in rows), dtype=np.int64, count=len(rows))
+    width = max(int(lengths.max()) if len(rows) else 0, 1)
+    keep = np.arange(width)[None, :] < lengths[:, None]
     batch: dict[str, torch.Tensor] = {}
-    for key, rows in encodings.items():
-        if key not in ("input_ids", "attention_mask", "token_type_ids"):
+    for key in FEATURES:
+        if key not in features or key == "attention_mask":
             continue
         fill = pad_id if key == "input_ids" else 0
-        array = np.full((len(indices), width), fill, dtype=np.int64)
-        for out_row, i in enumerate(indices):
-            row = rows[i]
-            array[out_row, :len(row)] = row
+        array = np.full((len(rows), width), fill, dtype=np.int64)
+        array[keep] = np.fromiter((t for i in rows for t in features[key][i]), dtype=np.int64,
+                                  count=int(lengths.sum()))
         batch[key] = torch.from_numpy(array)
-    if "attention_mask" not in batch:
-        mask = np.zeros((len(indices), width), dtype=np.int64)
-        for out_row, i in enumerate(indices):
-            mask[out_row, :len(ids[i])] = 1
-        batch["attention_mask"] = torch.from_numpy(mask)
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    batch["attention_mask"] = torch.from_numpy(keep.astype(np.int64))
+    return _pinned(batch) if pin else batch
 
 
-def run_sorted(model_fn: Callable[[dict[str, torch.Tensor]], torch.Tensor], encodings: dict[str, list],
-               *, batch_size: int, pad_id: int, device: str, progress: Any = None) -> list[Any]:
-    """Call ``model_fn`` on length-sorted padded batches; returns its per-row outputs in input order.
+def collate_packed(features: dict[str, list[list[int]]], rows: Sequence[int], *, position_offset: int,
+                   pin: bool = False) -> dict[str, torch.Tensor]:
+    """The chosen rows concatenated into (1, total) tensors with per-row position ids (starting at
+    ``position_offset``) and ``cu_seqlens`` (int32, the cumulative row boundaries, len(rows) + 1 values)."""
+    ids = features["input_ids"]
+    lengths = np.fromiter((len(ids[i]) for i in rows), dtype=np.int64, count=len(rows))
+    total = int(lengths.sum())
+    bounds = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    batch: dict[str, torch.Tensor] = {}
+    for key in FEATURES:
+        if key not in features or key == "attention_mask":
+            continue
+        flat = np.fromiter((t for i in rows for t in features[key][i]), dtype=np.int64, count=total)
+        batch[key] = torch.from_numpy(flat[None, :])
+    positions = np.arange(total, dtype=np.int64) - np.repeat(bounds[:-1], lengths) + position_offset
+    batch["position_ids"] = torch.from_numpy(positions[None, :])
+    batch["cu_seqlens"] = torch.from_numpy(bounds.astype(np.int32))
+    return _pinned(batch) if pin else batch
 
-    ``model_fn`` returns a tensor whose first dimension is the batch; rows are moved to CPU as float32.
-    """
-    n = len(encodings["input_ids"])
-    out: list[Any] = [None] * n
-    for indices in length_sorted_batches([len(x) for x in encodings["input_ids"]], batch_size):
-        batch = collate(encodings, indices, pad_id, device)
-        with torch.inference_mode():
-            result = model_fn(batch)
-        result = result.float().cpu()
-        for row, i in enumerate(indices):
-            out[i] = result[row]
-        if progress is not None:
-            progress.update(len(indices))
-    return out
 
-
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _pinned(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.pin_memory() for k, v in batch.items()}

@@ -4,50 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import tasktypes
 from harness.errors import XRobustError
+from harness.models.inference import PACKED_SDPA, Inference, RuntimeOptions, resolve
+
+__all__ = ["Inference", "LoadedModel", "ModelCache", "RuntimeOptions", "head_class", "match_labels"]
 
 log = logging.getLogger(__name__)
-
-DTYPES = ("float32", "bfloat16", "float16")
 
 
 
 def head_class(task_type: str) -> str:
     """The transformers Auto class name of ``task_type``'s head."""
     return tasktypes.get(task_type).head
-
-
-@dataclass
-class RuntimeOptions:
-    """How inference runs; none of these change what a score means (dtype is pinned in the signature)."""
-
-    device: str = "auto"
-    dtype: str = "float32"
-    batch_size: int = 32
-    progress: bool = True
-    label_map: dict[str, str] = field(default_factory=dict)  # model label → task label
-    seed: int = 0
-
-    def resolved_device(self) -> str:
-        import torch
-
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise XRobustError("CUDA requested but not available", field="--device")
-        return self.device
-
-    def torch_dtype(self) -> Any:
-        import torch
-
-        if self.dtype not in DTYPES:
-            raise XRobustError(f"must be one of {', '.join(DTYPES)}", field="--dtype")
-        return getattr(torch, self.dtype)
 
 
 def is_local(model: str) -> bool:
@@ -78,6 +51,7 @@ class LoadedModel:
     tokenizer: Any
     device: str
     head: str
+    inference: Inference | None = None  # None: padded batches under the predictor's options
 
 
 class ModelCache:
@@ -89,6 +63,8 @@ class ModelCache:
         self.revision = revision
         self._loaded: dict[str, LoadedModel] = {}
         self._tokenizer: Any = None
+        self._config: Any = None
+        self._inference: dict[str, Inference] = {}
 
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
@@ -103,6 +79,31 @@ class ModelCache:
                 log.warning("tokenizer of %s is not a fast tokenizer; word alignment needs one", self.model_ref)
         return self._tokenizer
 
+    def config(self) -> Any:
+        if self._config is None:
+            from transformers import AutoConfig
+
+            try:
+                self._config = AutoConfig.from_pretrained(self.model_ref, revision=self.revision)
+            except Exception as err:
+                raise XRobustError(f"cannot load config: {type(err).__name__}: {_first_line(err)}",
+                                   field="--model") from None
+        return self._config
+
+    def inference(self, task_type: str) -> Inference:
+        """Resolved settings for this checkpoint with ``task_type``'s head (from its config; no weights read)."""
+        head = head_class(task_type)
+        if head not in self._inference:
+            import transformers
+
+            config = self.config()
+            try:
+                model_class = getattr(transformers, head)._model_mapping[type(config)]
+            except (KeyError, AttributeError):
+                model_class = None
+            self._inference[head] = resolve(self.options, config, model_class)
+        return self._inference[head]
+
     def get(self, task_type: str, **kwargs: Any) -> LoadedModel:
         head = head_class(task_type)
         key = head + repr(sorted(kwargs.items()))
@@ -110,19 +111,24 @@ class ModelCache:
             import torch
             import transformers
 
+            settings = self.inference(task_type)
+            if settings.attn == PACKED_SDPA:
+                from harness.models.packing import register_kernel
+
+                register_kernel()
             torch.manual_seed(self.options.seed)  # fresh heads are initialised reproducibly
             auto = getattr(transformers, head)
             try:
-                model = auto.from_pretrained(self.model_ref, revision=self.revision,
-                                             dtype=self.options.torch_dtype(), **kwargs)
+                model = auto.from_pretrained(self.model_ref, revision=self.revision, dtype=settings.torch_dtype(),
+                                             attn_implementation=settings.attn, **kwargs)
             except XRobustError:
                 raise
             except Exception as err:
                 raise XRobustError(f"cannot load {self.model_ref} as {head}: {type(err).__name__}: "
                                    f"{_first_line(err)}", field="--model") from None
-            device = self.options.resolved_device()
-            model.to(device).eval()
-            self._loaded[key] = LoadedModel(model, self.tokenizer(), device, head)
+            model.to(settings.device).eval()
+            log.info("%s as %s: %s", self.model_ref, head, settings.describe())
+            self._loaded[key] = LoadedModel(model, self.tokenizer(), settings.device, head, settings)
         return self._loaded[key]
 
 

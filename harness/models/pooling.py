@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from harness.models.batching import run_sorted
+from harness.models.engine import Encoded, Engine
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -21,21 +22,20 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
     raise ValueError(f"unknown pooling {how!r}")
 
 
-def embed(model: Any, tokenizer: Any, texts: list[str], *, pooling: str = "mean", layer: int = -1,
-          normalize: bool = True, max_length: int = 128, batch_size: int = 32, device: str = "cpu",
-          progress: Any = None) -> torch.Tensor:
-    """(N, H) float32 embeddings of ``texts`` in input order."""
-    encodings = tokenizer(texts, truncation=True, max_length=max_length)
+def embed(engine: Engine, tokenizer: Any, texts: list[str], *, pooling: str = "mean", layer: int = -1,
+          normalize: bool = True, max_length: int = 128, progress: Any = None) -> torch.Tensor:
+    """(N, H) float32 embeddings of ``texts`` in input order, left on the engine's device."""
     want_hidden = layer != -1
 
-    def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        out = model(**batch, output_hidden_states=want_hidden)
-        hidden = out.hidden_states[layer] if want_hidden else out.last_hidden_state
-        vectors = pool(hidden.float(), batch["attention_mask"], pooling)
-        return torch.nn.functional.normalize(vectors, dim=-1) if normalize else vectors
+    def encode(chunk: Sequence[str]) -> Encoded:
+        return Encoded(dict(tokenizer(list(chunk), truncation=True, max_length=max_length)))
 
-    rows = run_sorted(forward, dict(encodings), batch_size=batch_size, pad_id=tokenizer.pad_token_id or 0,
-                      device=device, progress=progress)
+    def forward(inputs: dict) -> torch.Tensor:
+        out = engine.model(**inputs, output_hidden_states=want_hidden)
+        return out.hidden_states[layer] if want_hidden else out.last_hidden_state
+
+    rows = engine.run(texts, encode, forward, kind="pooled", pooling=pooling, progress=progress, keep=True)
     if not rows:
         return torch.zeros(0, 0)
-    return torch.stack(rows)
+    vectors = torch.stack([row.output for row in rows])
+    return torch.nn.functional.normalize(vectors, dim=-1) if normalize else vectors

@@ -17,6 +17,7 @@ from harness import __version__
 from harness.attack.transfer import load_sources
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
+from harness.models.inference import resolve
 from harness.models.loading import ModelCache, RuntimeOptions, is_local, weights_fingerprint
 from harness.models.predictors import Predictor, get_predictor
 from harness.run.adversarial import Attack, Transfer
@@ -105,13 +106,18 @@ class Runner:
             self._weights = weights_fingerprint(self.request.model)
         return self._weights
 
+    @property
+    def dtype(self) -> str:
+        """The weights' dtype of this run (``auto`` resolved for the device)."""
+        return resolve(self.request.options).dtype
+
     def _submission(self, old: dict | None) -> dict:
         """This run's submission metadata; a run dir already claimed must belong to the same model."""
         req = self.request
         model_path = str(Path(req.model).resolve()) if is_local(req.model) else req.model
         default_name = Path(req.model.rstrip("/")).name or req.model
         submission = {"name": req.name or default_name, "model": req.model, "model_path": model_path,
-                      "revision": req.revision, "weights_sha256": self.weights, "dtype": req.options.dtype,
+                      "revision": req.revision, "weights_sha256": self.weights, "dtype": self.dtype,
                       "seed": req.options.seed, "harness_version": __version__, "libraries": library_versions(),
                       **req.metadata}
         if old is not None:
@@ -126,7 +132,8 @@ class Runner:
     def unit_fingerprint(self, spec: TaskSpec, unit: Unit, condition: Condition) -> str:
         req = self.request
         fp = fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
-                         split=unit.split, condition=condition.signature, limit=req.limit, dtype=req.options.dtype,
+                         split=unit.split, condition=condition.signature, limit=req.limit,
+                         **self.models.inference(spec.type).pinned(),
                          data=str(req.data_dir or "hub"))
         variant = condition.id.variant
         return fingerprint(base=fp, variant=variant) if variant else fp
@@ -192,7 +199,7 @@ class Runner:
         attrs = example_attributes(examples, fields, unit.lang, self.models.tokenizer())
         extra: dict[str, Any] = {"metrics": list(spec.metrics), "ranked_metric": spec.ranked_metric,
                                  "task_type": spec.type, "task_config": spec.config_hash(),
-                                 "text_fields": list(fields)}
+                                 "text_fields": list(fields), "inference": self.models.inference(spec.type).pinned()}
         predicted = condition.predict(UnitData(spec, unit, examples, self._predictor(spec), load))
         extra.update(predicted.meta)
         for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):

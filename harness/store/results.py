@@ -64,12 +64,15 @@ def _task_configs(metas: dict[str, dict]) -> dict[str, str]:
 
 
 def model_signature(sub: dict, metas: dict[str, dict]) -> str:
-    """A model run: its model, weights, dtype and seed, the task configs and the conditions' signatures
-    (extra variants and worst cases are pinned by their condition's signature)."""
+    """A model run: its model, weights, dtype and seed, the task configs, the conditions' signatures (extra
+    variants and worst cases are pinned by their condition's signature) and the units' attention/packing."""
     conds = {m["condition"]: (m.get("condition_signature") or "") for m in metas.values()
              if not ConditionId.parse(m["condition"]).repeats_base}
+    settings = sorted({f"{m['inference']['attn']}/{m['inference']['packing']}" for m in metas.values()
+                       if isinstance(m.get("inference"), dict)})
     return signature(model=sub["model"], revision=sub.get("revision"), weights=sub["weights_sha256"],
-                     tasks=_task_configs(metas), dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None)
+                     tasks=_task_configs(metas), dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None,
+                     inference="+".join(settings) or None)
 
 
 def import_signature(sub: dict, metas: dict[str, dict]) -> str:

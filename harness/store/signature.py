@@ -26,8 +26,9 @@ def model_id(model: str, revision: str | None, weights: str) -> str:
 
 
 def signature(*, model: str, revision: str | None, weights: str, tasks: dict[str, str], dtype: str, seed: int,
-              conditions: dict[str, str] | None = None) -> str:
-    """``xrobust:0.1.0|model:<ref>#<weights>|tasks:xnli@<hash>+…|cond:clean+typos@<hash>|dtype:…|seed:…|…``."""
+              conditions: dict[str, str] | None = None, inference: str | None = None) -> str:
+    """``xrobust:0.1.0|model:<ref>#<weights>|tasks:xnli@<hash>+…|cond:clean+typos@<hash>|dtype:…|seed:…|…``;
+    ``inference`` (attention implementation and packing, e.g. ``sdpa/padded``) follows the dtype when given."""
     versions = library_versions()
     parts = [
         f"xrobust:{__version__}",
@@ -35,6 +36,7 @@ def signature(*, model: str, revision: str | None, weights: str, tasks: dict[str
         "tasks:" + "+".join(f"{name}@{h}" for name, h in sorted(tasks.items())),
         "cond:" + "+".join(f"{name}@{h}" if h else name for name, h in sorted((conditions or {"clean": ""}).items())),
         f"dtype:{dtype}",
+        *([f"inference:{inference}"] if inference else []),
         f"seed:{seed}",
         f"torch:{versions['torch']}",
         f"transformers:{versions['transformers']}",

@@ -7,10 +7,13 @@ and whatever else the task type's metrics read). Records are all the statistics 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from harness import tasktypes
-from harness.models.loading import ModelCache, RuntimeOptions
+from harness.models.engine import Engine
+from harness.models.inference import resolve
+from harness.models.loading import LoadedModel, ModelCache, RuntimeOptions
 from harness.spec.taskspec import TaskSpec
 
 
@@ -25,6 +28,13 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         """Prediction records, one per example, in the order of ``examples``."""
+
+    def engine(self, loaded: LoadedModel) -> Engine:
+        """The inference loop for ``loaded``: its resolved settings, with this predictor's batch limits."""
+        settings = loaded.inference or replace(resolve(self.options), device=loaded.device)
+        limits = {"batch_size": self.options.batch_size, "max_tokens": self.options.max_tokens}
+        settings = replace(settings, **{k: v for k, v in limits.items() if v is not None})
+        return Engine(loaded.model, settings, pad_id=getattr(loaded.tokenizer, "pad_token_id", None) or 0)
 
     def progress(self, total: int, desc: str) -> Any:
         from tqdm.auto import tqdm

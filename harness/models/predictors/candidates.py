@@ -16,6 +16,7 @@ import torch
 from harness.data.candidates import candidate_pool
 from harness.models.pooling import embed
 from harness.models.predictors import Predictor
+from harness.models.predictors.retrieval import SIMILARITY_ROWS
 
 
 class PoolRetriever(Predictor):
@@ -26,9 +27,8 @@ class PoolRetriever(Predictor):
     def _embed(self, texts: list[str], prefix: str, bar: Any) -> torch.Tensor:
         loaded = self.models.get(self.spec.type)  # the bare encoder (AutoModel), shared with Tatoeba
         opts = self.spec.retrieval
-        return embed(loaded.model, loaded.tokenizer, [prefix + t for t in texts], pooling=opts.pooling,
-                     layer=opts.layer, normalize=True, max_length=opts.max_length,
-                     batch_size=self.options.batch_size, device=loaded.device, progress=bar)
+        return embed(self.engine(loaded), loaded.tokenizer, [prefix + t for t in texts], pooling=opts.pooling,
+                     layer=opts.layer, normalize=True, max_length=opts.max_length, progress=bar)
 
     def _pool(self, key: str) -> tuple[list[str], torch.Tensor]:
         if key not in self._pool_vectors:
@@ -49,11 +49,24 @@ class PoolRetriever(Predictor):
         with self.progress(len(examples), desc) as bar:
             queries = self._embed(texts, self.spec.retrieval.prefix, bar)
         k = min(self.spec.retrieval.top_k, len(ids))
-        top = torch.topk(queries @ pool.T, k=k, dim=1) if k else None
+        indices, values = top_k(queries, pool, k)
         records = []
         for row, example in enumerate(examples):
-            ranked = [ids[int(j)] for j in top.indices[row]] if top is not None else []
+            ranked = [ids[j] for j in indices[row]]
             records.append({"id": example["id"], "gold": list(example["positives"]),
                             "pred": ranked[0] if ranked else None, "ranked": ranked,
-                            "score": round(float(top.values[row, 0]), 5) if ranked else None})
+                            "score": round(values[row][0], 5) if ranked else None})
         return records
+
+
+def top_k(queries: torch.Tensor, pool: torch.Tensor, k: int) -> tuple[list[list[int]], list[list[float]]]:
+    """Per query, the ``k`` most similar pool rows and their similarities, computed on the embeddings' device
+    in blocks of :data:`SIMILARITY_ROWS` queries; only the winners move to the host."""
+    if k == 0:
+        return [[] for _ in range(queries.shape[0])], [[] for _ in range(queries.shape[0])]
+    indices, values = [], []
+    for start in range(0, queries.shape[0], SIMILARITY_ROWS):
+        top = torch.topk(queries[start:start + SIMILARITY_ROWS] @ pool.T, k=k, dim=1)
+        indices.append(top.indices)
+        values.append(top.values)
+    return torch.cat(indices).tolist(), torch.cat(values).float().tolist()

@@ -3,15 +3,17 @@
 Each choice becomes one sequence pair built from ``choice.first`` and ``choice.second`` templates with
 ``{premise}``, ``{connective}`` (``choice.connectives`` looked up by the example's ``question``, e.g.
 cause → "because", effect → "so") and ``{choice}``. Batches hold whole examples (all their choices),
-length-sorted by an example's longest choice.
+length-sorted by an example's longest choice (choices × examples × longest under the token budget).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from harness.errors import XRobustError
-from harness.models.batching import collate, length_sorted_batches
+from harness.models.engine import Encoded
 from harness.models.predictors import Predictor
 from harness.spec.taskspec import TaskSpec
 
@@ -39,23 +41,24 @@ class ChoiceScorer(Predictor):
             raise XRobustError(f"examples have different numbers of choices ({sorted(n_choices)})",
                                file=self.spec.source_file, field="fields.choices")
         k = n_choices.pop() if n_choices else 0
-        flat = [pair for p in pairs for pair in p]
-        enc = dict(tok([a for a, _ in flat], [b for _, b in flat], truncation=True, max_length=self.spec.max_length))
-        lengths = [max(len(enc["input_ids"][i * k + j]) for j in range(k)) for i in range(len(examples))]
-        scores: list[torch.Tensor | None] = [None] * len(examples)
+        if k == 0:
+            return []
+        max_length = self.spec.max_length
+
+        def encode(chunk: Sequence[list[tuple[str, str]]]) -> Encoded:
+            flat = [pair for p in chunk for pair in p]
+            enc = tok([a for a, _ in flat], [b for _, b in flat], truncation=True, max_length=max_length)
+            return Encoded(dict(enc), owners=[i for i in range(len(chunk)) for _ in range(k)])
+
+        def forward(inputs: dict) -> torch.Tensor:
+            shaped = {name: t.view(-1, k, t.shape[-1]) for name, t in inputs.items()}
+            return loaded.model(**shaped).logits.float()
+
         with self.progress(len(examples), desc) as bar:
-            for indices in length_sorted_batches(lengths, self.options.batch_size):
-                rows = [i * k + j for i in indices for j in range(k)]
-                batch = collate(enc, rows, tok.pad_token_id or 0, loaded.device)
-                batch = {name: t.view(len(indices), k, -1) for name, t in batch.items()}
-                with torch.inference_mode():
-                    logits = loaded.model(**batch).logits.float().cpu()
-                for row, i in enumerate(indices):
-                    scores[i] = logits[row]
-                bar.update(len(indices))
+            rows = self.engine(loaded).run(pairs, encode, forward, kind="sequence", group=k, progress=bar)
         records = []
-        for example, logit in zip(examples, scores, strict=True):
-            probs = torch.softmax(logit, dim=-1)
+        for example, row in zip(examples, rows, strict=True):
+            probs = torch.softmax(row.output, dim=-1)
             records.append({"id": example["id"], "gold": int(example["label"]), "pred": int(probs.argmax()),
                             "probs": [round(float(p), 5) for p in probs]})
         return records

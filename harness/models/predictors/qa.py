@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from harness.errors import XRobustError
-from harness.models.batching import run_sorted
+from harness.models.engine import Encoded
 from harness.models.predictors import Predictor
 
 
@@ -99,22 +99,24 @@ class SpanExtractor(Predictor):
             raise XRobustError(f"QA needs a fast tokenizer (offsets); {self.models.model_ref} has a slow one",
                                field="--model")
         opts = self.spec.qa
-        questions = clip_questions(tok, [e["question"] for e in examples], opts.max_query_length)
-        inputs, owners, offsets, masks = encode_windows(tok, questions, [e["context"] for e in examples],
-                                                        max_length=opts.max_length, stride=opts.stride)
 
-        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-            out = loaded.model(**batch)
-            return torch.stack([out.start_logits, out.end_logits], dim=-1)
+        def encode(chunk: Sequence[dict]) -> Encoded:
+            questions = clip_questions(tok, [e["question"] for e in chunk], opts.max_query_length)
+            inputs, owners, offsets, masks = encode_windows(tok, questions, [e["context"] for e in chunk],
+                                                            max_length=opts.max_length, stride=opts.stride)
+            return Encoded(inputs, extras=list(zip(offsets, masks, strict=True)), owners=owners)
 
-        with self.progress(len(owners), desc) as bar:
-            logits = run_sorted(forward, inputs, batch_size=self.options.batch_size,
-                                pad_id=tok.pad_token_id or 0, device=loaded.device, progress=bar)
+        def forward(inputs: dict) -> torch.Tensor:
+            out = loaded.model(**inputs)
+            return torch.stack([out.start_logits, out.end_logits], dim=-1).float()
+
+        with self.progress(len(examples), desc) as bar:
+            rows = self.engine(loaded).run(examples, encode, forward, kind="tokens", progress=bar)
         windows: dict[int, list[Window]] = defaultdict(list)
-        for f, owner in enumerate(owners):
-            n = len(offsets[f])
-            row = logits[f][:n].numpy()
-            windows[owner].append(Window(row[:, 0], row[:, 1], offsets[f], masks[f]))
+        for row in rows:
+            offsets, mask = row.extra
+            logits = row.output.numpy()
+            windows[row.owner].append(Window(logits[:, 0], logits[:, 1], offsets, mask))
         records = []
         for i, example in enumerate(examples):
             span = best_span(windows[i], n_best=opts.n_best, max_answer_length=opts.max_answer_length)

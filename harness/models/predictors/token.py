@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from harness.errors import XRobustError
-from harness.models.batching import run_sorted
-from harness.models.loading import match_labels
+from harness.models.engine import Encoded, Row
+from harness.models.loading import LoadedModel, match_labels
 from harness.models.predictors import Predictor
 
 
@@ -42,8 +42,10 @@ def words_to_tags(first: Sequence[int], token_preds: Sequence[int], names: Seque
 
 
 class TokenTagger(Predictor):
-    def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
-        loaded = self.models.get(self.spec.type)
+    def _tag_rows(self, loaded: LoadedModel, examples: list[dict], *, log: bool,
+                  bar: object = None) -> tuple[list[str], list[Row]]:
+        """Tag names in column order, and per sentence its first-subword positions (``extra``) with the
+        per-subword output: log-softmax over the tags (``log``) or the arg-max tag column."""
         tok = loaded.tokenizer
         if not getattr(tok, "is_fast", False):
             raise XRobustError(f"token classification needs a fast tokenizer (word_ids); {self.models.model_ref} "
@@ -52,22 +54,30 @@ class TokenTagger(Predictor):
                                self.options.label_map, task=self.spec.name, model=self.models.model_ref,
                                file=self.spec.source_file)
         columns = torch.tensor(sorted(mapping))
-        names = [mapping[i] for i in sorted(mapping)]
-        words = [[str(w) for w in e["tokens"]] for e in examples]
-        encodings = tok(words, is_split_into_words=True, truncation=True, max_length=self.spec.max_length)
-        firsts = [first_subword_positions(encodings.word_ids(i), len(w)) for i, w in enumerate(words)]
+        max_length = self.spec.max_length
 
-        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-            logits = loaded.model(**batch).logits
-            return logits[..., columns.to(logits.device)].argmax(-1)
+        def encode(chunk: Sequence[dict]) -> Encoded:
+            words = [[str(w) for w in e["tokens"]] for e in chunk]
+            enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length)
+            firsts = [first_subword_positions(enc.word_ids(i), len(w)) for i, w in enumerate(words)]
+            return Encoded(dict(enc), extras=firsts)
 
+        def forward(inputs: dict) -> torch.Tensor:
+            logits = loaded.model(**inputs).logits
+            picked = logits[..., columns.to(logits.device)]
+            return torch.log_softmax(picked.float(), dim=-1) if log else picked.argmax(-1)
+
+        rows = self.engine(loaded).run(examples, encode, forward, kind="tokens", progress=bar)
+        return [mapping[i] for i in sorted(mapping)], rows
+
+    def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
+        loaded = self.models.get(self.spec.type)
         with self.progress(len(examples), desc) as bar:
-            preds = run_sorted(forward, dict(encodings), batch_size=self.options.batch_size,
-                               pad_id=tok.pad_token_id or 0, device=loaded.device, progress=bar)
+            names, rows = self._tag_rows(loaded, examples, log=False, bar=bar)
         records = []
         fallback = self.spec.tagging.fallback_label
-        for example, first, row in zip(examples, firsts, preds, strict=True):
-            tags, lost = words_to_tags(first, row.long().tolist(), names, fallback)
+        for example, row in zip(examples, rows, strict=True):
+            tags, lost = words_to_tags(row.extra, row.output.long().tolist(), names, fallback)
             records.append({"id": example["id"], "gold": list(example["tags"]), "pred": tags, "lost": lost})
         return records
 
@@ -76,34 +86,21 @@ class TokenTagger(Predictor):
         subword, softmax over the task's tags; words with no subword add nothing) and per word whether the
         predicted tag is gold (as :meth:`predict` tags it, fallback included)."""
         loaded = self.models.get(self.spec.type)
-        tok = loaded.tokenizer
-        mapping = match_labels(dict(loaded.model.config.id2label), self.spec.labels, self.spec.label_aliases,
-                               self.options.label_map, task=self.spec.name, model=self.models.model_ref,
-                               file=self.spec.source_file)
-        columns = torch.tensor(sorted(mapping))
-        index = {mapping[i]: k for k, i in enumerate(sorted(mapping))}
-        words = [[str(w) for w in e["tokens"]] for e in examples]
-        encodings = tok(words, is_split_into_words=True, truncation=True, max_length=self.spec.max_length)
-        firsts = [first_subword_positions(encodings.word_ids(i), len(w)) for i, w in enumerate(words)]
-
-        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-            logits = loaded.model(**batch).logits.float()
-            return torch.log_softmax(logits[..., columns.to(logits.device)], dim=-1)
-
-        rows = run_sorted(forward, dict(encodings), batch_size=self.options.batch_size,
-                          pad_id=tok.pad_token_id or 0, device=loaded.device)
+        names, rows = self._tag_rows(loaded, examples, log=True)
+        index = {name: k for k, name in enumerate(names)}
         fallback = self.spec.tagging.fallback_label
         logprob = np.zeros(len(examples), dtype=np.float64)
         correct = []
-        for n, (example, first, row) in enumerate(zip(examples, firsts, rows, strict=True)):
-            pred = row.argmax(-1).tolist()
+        for n, (example, row) in enumerate(zip(examples, rows, strict=True)):
+            first, scores = row.extra, row.output
+            pred = scores.argmax(-1).tolist()
             ok = np.zeros(len(first), dtype=bool)
             for w, (position, tag) in enumerate(zip(first, example["tags"], strict=True)):
                 gold = index.get(tag, -1)
                 if position < 0 or position >= len(pred):
                     ok[w] = tag == fallback
                 elif gold >= 0:
-                    logprob[n] += float(row[position, gold])
+                    logprob[n] += float(scores[position, gold])
                     ok[w] = pred[position] == gold
             correct.append(ok)
         return logprob, correct

@@ -64,8 +64,8 @@ def test_conditions_of_a_request_in_order(tmp_path: Path, suite_file: Path) -> N
     assert conditions[0].signature == "clean" and conditions[0].params == {}
 
 
-def test_plan_names_units_by_condition_id(tmp_path: Path, suite_file: Path) -> None:
-    request = RunRequest(tasks=[resolve_task("xnli"), resolve_task("tydiqa")], model="m", out=tmp_path,
+def test_plan_names_units_by_condition_id(tmp_path: Path, suite_file: Path, tiny_xnli_model: Path) -> None:
+    request = RunRequest(tasks=[resolve_task("xnli"), resolve_task("tydiqa")], model=str(tiny_xnli_model), out=tmp_path,
                          langs=["de", "en"], suite=load_suite(suite_file), cross_pairs=["en"])
     runner = Runner(request)
     plan = runner.plan()

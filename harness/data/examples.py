@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import tasktypes
+from harness.data import provenance
+from harness.data.sources import HubLoad, hub_load, local_path
 from harness.errors import XRobustError
 from harness.spec.taskspec import TaskSpec
 
@@ -14,10 +16,8 @@ log = logging.getLogger(__name__)
 
 ID_COLUMNS = ("id", "idx", "guid")
 
-
-def local_path(spec: TaskSpec, lang: str, split: str, data_dir: str | Path) -> Path:
-    rel = spec.local.pattern.format(task=spec.name, lang=lang, lang3=spec.lang3(lang), split=split)
-    return Path(data_dir) / rel
+__all__ = ["ID_COLUMNS", "canonicalize", "filter_rows", "hub_identity", "load_examples", "load_hub_rows",
+           "local_path", "stripped"]
 
 
 def _load_local(path: Path) -> Any:
@@ -27,32 +27,59 @@ def _load_local(path: Path) -> Any:
         raise XRobustError("data file not found", file=path, field="--data-dir")
     datasets.disable_progress_bars()
     try:
-        return datasets.load_dataset("json", data_files=str(path), split="train")
+        dataset = datasets.load_dataset("json", data_files=str(path), split="train")
     except Exception as err:  # datasets wraps JSON errors in several types
         cause = err.__cause__ or err
         raise XRobustError(f"cannot parse as JSON lines: {type(cause).__name__}: {cause}", file=path) from None
+    provenance.note(provenance.local_file(path))
+    return dataset
 
 
-def _load_hub(spec: TaskSpec, lang: str, split: str) -> Any:
+def hub_identity(spec: TaskSpec, lang: str, split: str) -> tuple[HubLoad, dict]:
+    """The hub call for (``lang``, ``split``) and what pins its bytes, without loading it: the commit the
+    revision resolves to now (see :func:`~harness.data.provenance.resolve_commit`), or for a local repository
+    (a mirror) the sha256 of the data files the config and split resolve to."""
+    load = hub_load(spec, lang, split)
+    record = load.describe()
+    location = load.location
+    if location != load.path:
+        split_name = "train" if load.data_files else load.hub_split
+        record["local_repository"] = location
+        try:
+            record["files"] = provenance.repository_files(location, load.name, split_name, load.data_files)
+        except Exception as err:
+            raise _load_error(spec, load, err) from None
+    else:
+        record["resolved_revision"] = provenance.resolve_commit(load.path, load.revision)
+    return load, record
+
+
+def _load_error(spec: TaskSpec, load: HubLoad, err: Exception) -> XRobustError:
+    return XRobustError(
+        f"cannot load hub dataset {load.path} ({load.name}, split {load.hub_split}): {type(err).__name__}: "
+        f"{str(err).splitlines()[0] if str(err) else ''}; offline? use --data-dir",
+        file=spec.source_file, field=f"data.hub.overrides.{load.override}" if load.override else "data.hub")
+
+
+def load_hub_rows(spec: TaskSpec, lang: str, split: str) -> tuple[Any, HubLoad, dict]:
+    """The raw rows of (``lang``, ``split``) from the hub (or its mirror), row filters applied, with the call
+    made and its record: the source, the commit it was loaded at (the revision resolved first, so that the
+    load and its record agree), or for a local repository its files' sha256."""
     import datasets
 
-    hub = spec.hub
-    if hub is None:
-        raise XRobustError("no hub source declared; pass --data-dir", file=spec.source_file, field="data.hub")
-    values = {"lang": lang, "lang3": spec.lang3(lang), "split": hub.split_map.get(split, split), "task": spec.name}
-    name = hub.name.format(**values) if hub.name else None
-    hub_split = hub.split.format(**values)
-    kwargs: dict[str, Any] = {"split": hub_split, "revision": hub.revision}
-    if hub.data_files:
-        kwargs["data_files"] = hub.data_files.format(**values)
+    load, record = hub_identity(spec, lang, split)
+    revision = record.get("resolved_revision") or load.revision
+    kwargs: dict[str, Any] = {"split": load.hub_split, "revision": revision}
+    if load.data_files:
+        kwargs["data_files"] = load.data_files
     try:
-        dataset = datasets.load_dataset(hub.path, name, **kwargs)
+        dataset = datasets.load_dataset(load.location, load.name, **kwargs)
     except Exception as err:
-        raise XRobustError(
-            f"cannot load hub dataset {hub.path} ({name}, split {hub_split}): {type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}; offline? use --data-dir",
-            file=spec.source_file, field="data.hub") from None
-    return filter_rows(dataset, {col: prefix.format(**values) for col, prefix in hub.filter.items()})
+        raise _load_error(spec, load, err) from None
+    if "files" not in record:
+        record["resolved_revision"] = provenance.resolved_revision(dataset, revision)
+    provenance.note(record)
+    return filter_rows(dataset, load.filter), load, record
 
 
 def filter_rows(dataset: Any, prefixes: dict[str, str]) -> Any:
@@ -78,10 +105,12 @@ def _pick_ids(dataset: Any, mapping: dict[str, str]) -> list[str]:
     return [str(i) for i in range(n)]
 
 
-def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str) -> list[dict]:
+def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str, *,
+                 mapping: dict[str, str | list[str]] | None = None, strip: tuple[str, ...] = ()) -> list[dict]:
     """Map source columns onto the task type's canonical fields, then let the task type finish them (label
-    names, tag names, one answer layout). A field mapped to a list of columns collects them (XCOPA choices)."""
-    mapping = spec.fields_for(source)
+    names, tag names, one answer layout). A field mapped to a list of columns collects them (XCOPA choices).
+    ``mapping`` defaults to the task's own for ``source``; ``strip`` names text fields to strip."""
+    mapping = spec.fields_for(source) if mapping is None else mapping
     task_type = tasktypes.get(spec.type)
     optional = task_type.optional
     columns = dataset.column_names
@@ -107,8 +136,21 @@ def canonicalize(dataset: Any, spec: TaskSpec, source: str, origin: str) -> list
         for canonical, values in data.items():
             example[canonical] = [v[row] for v in values] if canonical in listed else values[0][row]
         examples.append(example)
+    for canonical in strip:
+        if canonical in wanted:
+            for example in examples:
+                example[canonical] = stripped(example[canonical])
     task_type.canonicalize(examples, spec, dataset=dataset, columns=wanted, origin=origin)
     return examples
+
+
+def stripped(value: Any) -> Any:
+    """A string (or the strings of a list) without surrounding whitespace."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [stripped(v) for v in value]
+    return value
 
 
 def load_examples(spec: TaskSpec, lang: str, split: str | None = None, *, data_dir: str | Path | None = None,
@@ -121,11 +163,14 @@ def load_examples(spec: TaskSpec, lang: str, split: str | None = None, *, data_d
         return tasktypes.resolve(task_type.examples)(spec, lang, split, data_dir=data_dir, limit=limit)
     if data_dir is not None:
         path = local_path(spec, lang, split, data_dir)
-        dataset, source, origin = _load_local(path), "local", str(path)
+        dataset, origin = _load_local(path), str(path)
+        mapping, strip = spec.fields_for("local"), ()
     else:
-        dataset, source, origin = _load_hub(spec, lang, split), "hub", f"{spec.hub.path}:{lang}:{split}"
+        dataset, load, _ = load_hub_rows(spec, lang, split)
+        origin, mapping, strip = load.origin, load.fields, load.strip
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
-    examples = canonicalize(dataset, spec, source, origin)
+    examples = canonicalize(dataset, spec, "local" if data_dir is not None else "hub", origin, mapping=mapping,
+                            strip=strip)
     task_type.after_load(examples, spec, lang, lambda other: load_examples(spec, other, split, data_dir=data_dir))
     return examples

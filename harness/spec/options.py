@@ -58,6 +58,34 @@ def fields_map(value: Any) -> dict[str, str | list[str]]:
     return dict(value)
 
 
+def optional_text(value: Any) -> str | None:
+    """A string or null (a commit hash must be quoted: YAML reads ``1234567`` as a number)."""
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"must be a string (quote it), got {type(value).__name__}")
+    return value
+
+
+def reasons(value: Any) -> dict[str, str]:
+    """Keys (a language, or ``<lang>.<split>``) → a non-empty reason."""
+    coerce(MAPPING, value, MUST_BE)
+    for key, val in value.items():
+        if not isinstance(val, str) or not val.strip():
+            raise Invalid("must give the reason as text", str(key))
+    return {str(k): v for k, v in value.items()}
+
+
+def per_language(value: Any, cls: type, rules: dict[str, Rule]) -> dict[str, Any]:
+    """Language → an option mapping read as ``cls`` (per-language source overrides)."""
+    coerce(MAPPING, value, MUST_BE)
+    out = {}
+    for lang, section in value.items():
+        try:
+            out[str(lang)] = read_section(cls, rules, section)
+        except Invalid as err:
+            raise err.within(str(lang)) from None
+    return out
+
+
 def section_rules(cls: type) -> dict[str, Rule]:
     """Rules of an option dataclass: each value of its default's type; ``fields`` a column map."""
     rules = rules_from_defaults(cls)

@@ -19,11 +19,13 @@ import yaml
 from harness import tasktypes
 from harness.errors import XRobustError
 from harness.spec.options import (
-    ANY,
     MAPPING,
     MUST_BE,
     UNKNOWN_FIELD,
     fields_map,
+    optional_text,
+    per_language,
+    reasons,
     section_reader,
     str_list,
     str_map,
@@ -35,8 +37,31 @@ TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
 
 
 @dataclass(frozen=True)
+class HubOverride:
+    """Another hub source for one language (``data.hub.overrides.<lang>``) or one of its splits
+    (``<lang>.<split>``): each key given replaces the task's own (``fields``, ``split_map``, ``filter`` as a
+    whole); a key left out is inherited."""
+
+    path: str | None = None
+    name: str | None = None  # "" = the repository's only (default) config
+    split: str | None = None
+    revision: str | None = None
+    fields: dict[str, str | list[str]] | None = None
+    data_files: str | None = None
+    split_map: dict[str, str] | None = None
+    filter: dict[str, str] | None = None
+    strip: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class HubSource:
-    """Where a task lives on the Hugging Face hub; ``{lang}``/``{lang3}``/``{split}`` are templated."""
+    """Where a task lives on the Hugging Face hub; ``{lang}``/``{lang3}``/``{split}`` are templated.
+
+    ``revision`` pins a commit (or names a branch/tag); ``overrides`` give other sources per language or
+    per language and split;
+    ``unavailable`` marks languages (``<lang>``) or single splits (``<lang>.<split>``) with no known public hub
+    copy, with the reason, so that loading them is refused instead of skipped; ``strip`` names canonical text
+    fields whose surrounding whitespace is removed (Tatoeba lines keep their newline on the hub)."""
 
     path: str
     name: str | None = None
@@ -46,6 +71,31 @@ class HubSource:
     data_files: str | None = None
     split_map: dict[str, str] = field(default_factory=dict)  # our split name → hub split name
     filter: dict[str, str] = field(default_factory=dict)  # column → required (templated) value prefix
+    strip: tuple[str, ...] = ()
+    overrides: dict[str, HubOverride] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def for_language(self, lang: str, split: str | None = None) -> HubSource:
+        """The source of ``lang`` (and ``split``): this one with the overrides ``<lang>`` and then
+        ``<lang>.<split>`` applied (no overrides left)."""
+        changes: dict[str, Any] = {"overrides": {}, "unavailable": {}}
+        for key in (lang, f"{lang}.{split}" if split else None):
+            over = self.overrides.get(key) if key else None
+            if over is not None:
+                changes.update({f.name: getattr(over, f.name) for f in dataclasses.fields(over)
+                                if getattr(over, f.name) is not None})
+        return dataclasses.replace(self, **changes)
+
+    def overridden(self, lang: str, split: str) -> str | None:
+        """The override key that applies to (``lang``, ``split``), the more specific one first."""
+        return next((k for k in (f"{lang}.{split}", lang) if k in self.overrides), None)
+
+    def unavailable_reason(self, lang: str, split: str) -> tuple[str, str] | None:
+        """``(key, reason)`` when ``lang`` (or its ``split``) has no public hub source."""
+        for key in (lang, f"{lang}.{split}"):
+            if key in self.unavailable:
+                return key, self.unavailable[key]
+        return None
 
 
 @dataclass(frozen=True)
@@ -126,10 +176,12 @@ class TaskSpec:
     def lang3(self, lang: str) -> str:
         return self.language_codes.get(lang, lang)
 
-    def fields_for(self, source: str) -> dict[str, str | list[str]]:
-        """Canonical → column mapping for ``source`` ("hub" or "local")."""
-        override = self.hub.fields if (source == "hub" and self.hub) else self.local.fields
-        return {**self.fields, **override}
+    def fields_for(self, source: str, lang: str | None = None) -> dict[str, str | list[str]]:
+        """Canonical → column mapping for ``source`` ("hub" or "local"; for the hub, of ``lang``'s source)."""
+        if source == "hub" and self.hub:
+            hub = self.hub.for_language(lang) if lang else self.hub
+            return {**self.fields, **hub.fields}
+        return {**self.fields, **self.local.fields}
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the file path; option sections of other task types and empty hub extras are left
@@ -141,15 +193,20 @@ class TaskSpec:
         if own is not None:
             data[own.name] = dataclasses.asdict(self.section(own.name))
         if data.get("hub"):
-            for key in ("split_map", "filter"):
+            for key in ("split_map", "filter", "strip", "overrides", "unavailable"):
                 if not data["hub"][key]:
                     data["hub"].pop(key)
+            for over in data["hub"].get("overrides", {}).values():
+                for key in [k for k, v in over.items() if v is None]:
+                    over.pop(key)
         return data
 
     def config_hash(self) -> str:
         """Hash of everything a score depends on (not the file path or description)."""
         data = self.to_dict()
         data.pop("description", None)
+        if data.get("hub"):
+            data["hub"].pop("unavailable", None)  # a refusal never changes the data of a language that loads
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -199,8 +256,12 @@ def _read_yaml(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(merged, data)
 
 
-_HUB_RULES = {"path": ANY, "name": ANY, "split": ANY, "revision": ANY, "fields": Rule(read=fields_map),
-              "data_files": ANY, "split_map": Rule(read=str_map), "filter": Rule(read=str_map)}
+_TEXT_OR_NULL = Rule(read=optional_text)
+_SOURCE_RULES = {"path": Rule(str), "name": _TEXT_OR_NULL, "split": Rule(str), "revision": _TEXT_OR_NULL,
+                 "fields": Rule(read=fields_map), "data_files": _TEXT_OR_NULL, "split_map": Rule(read=str_map),
+                 "filter": Rule(read=str_map), "strip": Rule(read=str_list)}
+_HUB_RULES = {**_SOURCE_RULES, "overrides": Rule(read=lambda v: per_language(v, HubOverride, _SOURCE_RULES)),
+              "unavailable": Rule(read=reasons)}
 _REQUIRED = ("name", "type", "languages")
 
 
@@ -279,6 +340,8 @@ def _validate(spec: TaskSpec, path: Path) -> None:
                 raise XRobustError(
                     f"'{canonical}' is not a field of {spec.type} examples (known: {', '.join(known_fields)})",
                     file=path, field=field_name)
+    if spec.hub is not None:
+        _validate_hub(spec, spec.hub, known_fields, path)
     for name in spec.perturb_fields:
         if name not in known_fields:
             raise XRobustError(f"'{name}' is not a field of {spec.type} examples", file=path,
@@ -305,6 +368,35 @@ def _validate(spec: TaskSpec, path: Path) -> None:
     if spec.retrieval.pooling not in ("mean", "cls", "max"):
         raise XRobustError("must be mean, cls or max", file=path, field="retrieval.pooling")
     validate_sections(spec, path)
+
+
+def _validate_hub(spec: TaskSpec, hub: HubSource, known_fields: tuple[str, ...], path: Path) -> None:
+    """Overrides and unavailable marks name languages of the task; their fields are canonical fields."""
+    langs = (*spec.all_languages, spec.source_language)
+
+    def fields_of(over: HubSource | HubOverride, where: str) -> None:
+        for key, names in (("fields", over.fields or {}), ("strip", over.strip or ())):
+            for canonical in names:
+                if canonical not in known_fields:
+                    raise XRobustError(f"'{canonical}' is not a field of {spec.type} examples (known: "
+                                       f"{', '.join(known_fields)})", file=path, field=f"{where}.{key}.{canonical}")
+
+    fields_of(hub, "data.hub")
+    for key, over in hub.overrides.items():
+        lang = key.split(".", 1)[0]
+        if lang not in langs:
+            raise XRobustError(f"{lang!r} is not a language of this task (languages, extra_languages or "
+                               "source_language; a key is <lang> or <lang>.<split>)", file=path,
+                               field=f"data.hub.overrides.{key}")
+        fields_of(over, f"data.hub.overrides.{key}")
+    for key in hub.unavailable:
+        lang = key.split(".", 1)[0]
+        if lang not in langs:
+            raise XRobustError(f"{lang!r} is not a language of this task (a key is <lang> or <lang>.<split>)",
+                               file=path, field=f"data.hub.unavailable.{key}")
+        if key == lang and lang in hub.overrides:
+            raise XRobustError("a language cannot have an override and be unavailable", file=path,
+                               field=f"data.hub.unavailable.{key}")
 
 
 _LANG_CACHE: dict[str, frozenset[str]] = {}

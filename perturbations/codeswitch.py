@@ -11,7 +11,8 @@ Identity pairs (``the the``), non-word entries and translations equal to the sou
 skipped. Chinese MUSE entries are Traditional; each is also indexed in its Simplified form (zhconv's
 MediaWiki conversion tables), since the XTREME-R Chinese data are Simplified. Text in languages written
 without spaces between words (ja, zh, th) is segmented by forward maximum matching against the
-dictionary's source words (pieces of two or more characters, or one hanzi); each matched piece is a word.
+dictionary's source words (pieces of two or more characters, or one hanzi); each matched piece is a word,
+except that the piece right after a switched one is left alone, so that two switched words never merge.
 Eligible words are those with at least one translation into some target other than ``L``;
 a swapped word gets a target chosen uniformly among those it has, then a translation uniformly
 among that target's. Dictionary entries are lower case; replacements copy the original's
@@ -212,8 +213,10 @@ class CodeSwitch(WordPerturbation):
         for k in range(1, len(parts), 2):
             pieces = self.segment(parts[k], lang)
             changed = False
+            after_switch = False  # a piece right after a switched one stays (no glued "motoroverheating")
             for j, piece in enumerate(pieces):
-                opts = self.options(piece, lang)
+                opts = None if after_switch else self.options(piece, lang)
+                after_switch = False
                 if not opts:
                     continue
                 eligible += 1
@@ -222,7 +225,7 @@ class CodeSwitch(WordPerturbation):
                     if new and new != piece:
                         pieces[j] = new
                         edited += 1
-                        changed = True
+                        changed = after_switch = True
             if changed:
                 parts[k] = "".join(pieces)
         if tally is not None:

@@ -14,7 +14,7 @@ import unicodedata
 from functools import cache
 
 from perturbations.layouts import INDIC_BLOCKS, INDIC_SCRIPTS, LANGUAGE_LAYOUT, LAYOUTS, Layout
-from perturbations.text import upper
+from perturbations.text import lower, upper
 
 ROW_X = (0.0, 1.5, 1.75, 1.25)
 NO_KEY = "·"
@@ -80,6 +80,6 @@ def neighbours(lang: str) -> dict[str, str]:
     if layout.cased:
         for ch, near in list(table.items()):
             big = upper(ch, lang)
-            if big != ch and len(big) == 1 and big not in table:
-                table[big] = "".join(upper(c, lang) for c in near if len(upper(c, lang)) == 1)
+            if big != ch and len(big) == 1 and big not in table and lower(big, lang) == ch:  # not final ς -> Σ
+                table[big] = "".join(u for c in near if len(u := upper(c, lang)) == 1 and u != big)
     return {ch: near for ch, near in table.items() if near and unicodedata.category(ch)[0] in "LM"}

@@ -1,7 +1,8 @@
 """Chinese typed through a pinyin input method: the wrong candidate of the right syllable.
 
-Pinyin IMEs ignore tones, so a character's homophones are the characters sharing its toneless main
-reading (pypinyin's character table, first reading; ``ü`` typed ``v``): 的 -> 得/地, 在 -> 再, 他 -> 她/它.
+Pinyin IMEs ignore tones, so a character's homophones are the characters listed for its toneless main
+reading (pypinyin's character table: the first reading of the typed character, any reading of the
+candidates; ``ü`` typed ``v``): 的 -> 得/地/德, 在 -> 再, 他 -> 她/它.
 Candidates are limited to the characters an IME offers on its first pages, approximated by the
 frequently used sets of the national standards: GB 2312-1980 level 1 (3,755 hanzi) for simplified text and
 Big5 (CNS 11643) level 1 (5,401 hanzi) for traditional text; a character outside both gets none.
@@ -54,20 +55,25 @@ def toneless(reading: str) -> str:
 
 @cache
 def homophone_table() -> dict[str, str]:
-    """Hanzi -> its homophones from the same frequency set, in code point order."""
+    """Hanzi -> the characters of its frequency set that an IME lists for its main toneless reading (any
+    of theirs: 的 ``de`` -> 得, 德 and 地, whose readings include ``de``), in code point order."""
     table = _pinyin_table()
     gb, big5 = common_sets()
     out: dict[str, str] = {}
     for chars in (gb, big5):
         by_sound: dict[str, list[str]] = {}
+        main: dict[str, str] = {}
         for ch in sorted(chars):
             readings = table.get(ord(ch))
             if readings:
-                by_sound.setdefault(toneless(readings.split(",")[0]), []).append(ch)
-        for group in by_sound.values():
-            for ch in group:
-                if ch not in out and len(group) > 1:
-                    out[ch] = "".join(c for c in group if c != ch)
+                sounds = list(dict.fromkeys(toneless(r) for r in readings.split(",")))
+                main[ch] = sounds[0]
+                for sound in sounds:
+                    by_sound.setdefault(sound, []).append(ch)
+        for ch, sound in main.items():
+            near = "".join(c for c in by_sound[sound] if c != ch)
+            if ch not in out and near:
+                out[ch] = near
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from harness import __version__
 from harness.attack.transfer import load_sources
-from harness.data.examples import load_examples
+from harness.data.cache import RunData
 from harness.errors import XRobustError
 from harness.models.inference import resolve
 from harness.models.loading import ModelCache, RuntimeOptions, is_local, weights_fingerprint
@@ -82,6 +82,12 @@ def _conditions(request: RunRequest) -> list[Condition]:
     return conditions
 
 
+def _data_languages(unit: Unit, condition: Condition) -> list[str]:
+    """The languages whose data a unit reads: its own, and the second segment's of a cross-language pair."""
+    second = getattr(condition, "second_lang", None)
+    return [unit.lang] + ([second] if second and second != unit.lang else [])
+
+
 class Planned(NamedTuple):
     """One unit to predict: its task, name and condition."""
 
@@ -97,6 +103,8 @@ class Runner:
         self.request = request
         self.store = RunStore(request.out)
         self.models = ModelCache(request.model, request.options, request.revision)
+        self.data = RunData(request.data_dir, request.limit, request.langs, tasks=request.tasks,
+                            split=request.split)
         self._weights: str | None = None
         self._predictors: dict[str, Predictor] = {}
 
@@ -134,7 +142,7 @@ class Runner:
         fp = fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
                          split=unit.split, condition=condition.signature, limit=req.limit,
                          **self.models.inference(spec.type).pinned(),
-                         data=str(req.data_dir or "hub"))
+                         data=self.data.fingerprint(spec, _data_languages(unit, condition), unit.split))
         variant = condition.id.variant
         return fingerprint(base=fp, variant=variant) if variant else fp
 
@@ -189,10 +197,8 @@ class Runner:
         return predictor
 
     def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Condition, fp: str) -> None:
-        req = self.request
-
         def load(lang: str) -> list[dict]:
-            return load_examples(spec, lang, unit.split, data_dir=req.data_dir, limit=req.limit)
+            return self.data.load(spec, lang, unit.split)
 
         examples = load(unit.lang)
         fields = spec.perturb_fields
@@ -202,6 +208,7 @@ class Runner:
                                  "text_fields": list(fields), "inference": self.models.inference(spec.type).pinned()}
         predicted = condition.predict(UnitData(spec, unit, examples, self._predictor(spec), load))
         extra.update(predicted.meta)
+        extra["data_sources"] = self.data.sources(spec, _data_languages(unit, condition), unit.split)
         for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):
             record["input"] = {name: example[name] for name in fields if name in example}
             record["attrs"] = attr

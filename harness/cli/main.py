@@ -9,10 +9,22 @@ import sys
 from collections.abc import Sequence
 
 from harness import __version__
-from harness.cli import compare, demo, finetune, import_submission, models, perturb, report, run, suites, tasks
+from harness.cli import (
+    compare,
+    data,
+    demo,
+    finetune,
+    import_submission,
+    models,
+    perturb,
+    report,
+    run,
+    suites,
+    tasks,
+)
 from harness.errors import InputError
 
-SUBCOMMANDS = (run, report, tasks, models, demo, perturb, compare, import_submission, finetune, suites)
+SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_submission, finetune, suites)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness.data import provenance
 from harness.errors import XRobustError
 from harness.spec.taskspec import TaskSpec
 
@@ -203,5 +204,20 @@ def load_queries(spec: TaskSpec, lang: str, split: str, *, data_dir: str | Path 
         queries = [{**q, "id": f"{q['id']}#{i}"} for i, q in enumerate(queries)]
     if limit is not None:
         queries = queries[:limit]
+    _note_files(spec, base, lang, split)
     key = _key(spec, base, split)
     return [{**q, "language": lang, "pool": key} for q in queries]
+
+
+def _note_files(spec: TaskSpec, base: str, lang: str, split: str) -> None:
+    """Record the files the queries and the pool of ``lang`` are read from (local ones with their sha256), so
+    that a unit's fingerprint covers the candidate pool too."""
+    langs = _pool_languages(spec) if spec.candidates.format == "lareqa" else (lang,)
+    rels = [_rel(spec, spec.candidates.queries, other, split) for other in dict.fromkeys((lang, *langs))]
+    if spec.candidates.format != "lareqa":
+        rels.append(_rel(spec, spec.candidates.pool, "", split))
+    for rel in rels:
+        if _is_url(base):
+            provenance.note({"kind": "url", "url": base.rstrip("/") + "/" + rel})
+        elif (Path(base) / rel).is_file():
+            provenance.note(provenance.local_file(Path(base) / rel))

@@ -15,7 +15,7 @@ from harness.cli.main import main
 from harness.data import provenance
 from harness.data.cache import RunData
 from harness.data.sources import MIRROR_ENV
-from harness.spec.taskspec import resolve_task
+from harness.spec.taskspec import load_task, resolve_task
 from tests.harness.data.hubrepo import build_mirror
 
 LABELS = ["entailment", "neutral", "contradiction"]
@@ -132,3 +132,20 @@ def test_edited_gold_labels_are_never_scored_from_the_stale_cache(shared_data: P
     assert new_scores["accuracy"] == pytest.approx(expected, abs=1e-3) and new_scores != scores
     assert new_meta["data_sources"][0]["sha256"] == provenance.file_sha256(path)
     assert new_meta["fingerprint"] != meta["fingerprint"]
+
+
+def test_a_candidate_pool_file_is_part_of_the_fingerprint(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    shutil.copytree(fixtures / "mewslix", tmp_path / "mewslix")
+    task = tmp_path / "mewslix.yaml"
+    task.write_text(f"include: {resolve_task('mewslix').source_file}\nname: mewslix\nlanguages: [de]\n")
+    spec = load_task(task)
+    before = RunData(tmp_path).fingerprint(spec, ["de"], "test")["de"]
+    pool = tmp_path / "mewslix" / "candidate_set_entities.jsonl"
+    assert {"kind": "local", "sha256": provenance.file_sha256(pool)} in before["sources"]
+    lines = pool.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = json.loads(lines[0])
+    row["description"] += " (edited)"
+    pool.write_text(json.dumps(row, ensure_ascii=False) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    after = RunData(tmp_path).fingerprint(spec, ["de"], "test")["de"]
+    assert after["rows"] == before["rows"] and after["sources"] != before["sources"]  # the queries are unchanged

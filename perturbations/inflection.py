@@ -1,16 +1,21 @@
 """Morphological inflection swaps: replace a word with another form of the same lemma.
 
-Sources, tried in the order given by ``sources`` (the first that knows a word supplies its forms):
+Sources, tried in the order given by ``sources``; the first that knows a word decides (a word it finds
+ambiguous is skipped, not passed on):
 
-* ``unimorph``: ``<resources>/<unimorph_dir>/<iso639-3>.tsv`` tables; feature-aware (``change``).
-* ``simplemma``: simplemma's lemma dictionaries inverted to lemma -> forms; no features, so it is
-  only used with ``change: [any]``. Its dictionaries also map derived forms to their root
-  (Turkish ``çoklaşması`` -> ``çok``) and merge homographs, so its swaps are noisier than UniMorph's.
+* ``engine``: the language's morphological engine (:mod:`perturbations.morph`: pymorphy3 for ru/uk,
+  Voikko for fi, Vabamorf for et, Hunspell for hu, german-nouns for German nouns); feature-aware.
+* ``unimorph``: ``<resources>/<unimorph_dir>/<iso639-3>.tsv`` tables; feature-aware.
+* ``simplemma``: simplemma's lemma dictionaries inverted to lemma -> forms; no features, so only with
+  ``change: [any]``, and only forms that keep the word's stem (:mod:`perturbations.lemmas`).
 
-Eligible words are those with at least one replacement; ``rate`` is the probability of swapping an
-eligible word. Replacements are never the same string (compared case-insensitively), are always a
-single word (multi-word UniMorph forms are never used) and take the original's capitalisation.
-Words glued to digits, hyphens or apostrophes and single letters are not eligible.
+Feature-aware swaps keep the lemma and the part of speech and change only the dimensions in ``change``
+(:mod:`perturbations.morph.features`); every replacement is re-analysed by the source that proposed it.
+A language whose engine can serve ``change`` but is not installed is refused with a one-line error
+naming the missing package. Eligible words are those with at least one replacement; ``rate`` is the
+probability of swapping an eligible word. Replacements are never the same string (compared
+case-insensitively), are always a single word and take the original's capitalisation. Words glued to
+digits, hyphens or apostrophes and single letters are not eligible.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from perturbations import morph
 from perturbations.base import WordPerturbation, register
 from perturbations.lemmas import LemmaChoice, lemma_index, simplemma_languages, simplemma_version
 from perturbations.params import BaseParams, ParamError, resolve_dir
 from perturbations.text import match_case
-from perturbations.unimorph import ISO3, SWAP_GROUPS, file_digest, key_of, swap_index, table_path
+from perturbations.unimorph import ISO3, SWAP_GROUPS, file_digest, swap_finder, table_engine, table_path
 
-SOURCES = ("unimorph", "simplemma")
+SOURCES = ("engine", "unimorph", "simplemma")
 Options = tuple[str, ...] | LemmaChoice  # UniMorph replacements, or a lazy simplemma lemma
 
 
@@ -58,9 +64,9 @@ class InflectionSwap(WordPerturbation):
         if not p.sources or len(set(p.sources)) != len(p.sources) or not set(p.sources) <= set(SOURCES):
             raise ParamError(f"sources must be a non-empty list from {', '.join(SOURCES)}; got {list(p.sources)}",
                              "sources")
-        if self.groups is not None and "unimorph" not in p.sources:
-            raise ParamError("feature-restricted swaps need the unimorph source (simplemma has no features)",
-                             "sources")
+        if self.groups is not None and not {"engine", "unimorph"} & set(p.sources):
+            raise ParamError("feature-restricted swaps need the engine or unimorph source (simplemma has no "
+                             "features)", "sources")
         self.folder = (resolve_dir(self.resources_dir, p.unimorph_dir, "unimorph_dir")
                        if "unimorph" in p.sources else None)
         self._options: dict[str, dict[str, Options]] = {}
@@ -78,9 +84,22 @@ class InflectionSwap(WordPerturbation):
 
     def _unimorph_ok(self, lang: str) -> bool:
         path = self._table(lang)
-        return path is not None and (self.groups is None or swap_index(path, lang, self.groups).has_swaps())
+        return path is not None and (self.groups is None or table_engine(path, lang).has_swaps(self.groups))
+
+    def _engine_cls(self, lang: str) -> type[morph.Engine] | None:
+        """The engine serving ``lang`` for ``change`` when ``engine`` is a source (installed or not)."""
+        cls = morph.engine_class(lang) if "engine" in self.params.sources else None
+        if cls is None or (self.groups is not None and not self.groups <= cls.dims):
+            return None
+        return cls
+
+    def _engine_ok(self, lang: str) -> bool:
+        cls = self._engine_cls(lang)
+        return cls is not None and cls.missing(lang) is None
 
     def is_supported(self, lang: str) -> bool:
+        if self._engine_cls(lang) is not None:
+            return self._engine_ok(lang)  # never silently served by another source
         if self._unimorph_ok(lang):
             return True
         return self.groups is None and "simplemma" in self.params.sources and lang in simplemma_languages()
@@ -88,9 +107,14 @@ class InflectionSwap(WordPerturbation):
     def supported_languages(self) -> frozenset[str]:
         langs = set(simplemma_languages()) if self.groups is None and "simplemma" in self.params.sources else set()
         langs |= {lang for lang in ISO3 if self._unimorph_ok(lang)}
+        langs = {lang for lang in langs if self._engine_cls(lang) is None}
+        langs |= {lang for lang in morph.ENGINES if self._engine_ok(lang)}
         return frozenset(langs)
 
     def unsupported_reason(self, lang: str) -> str:
+        cls = self._engine_cls(lang)
+        if cls is not None and cls.missing(lang) is not None:
+            return f"{lang}: {cls.missing(lang)}"
         path = table_path(self.folder, lang) if self.folder is not None else None
         if path is not None and not path.is_file():
             return f"missing resource file {path} for language {lang!r}"
@@ -99,12 +123,14 @@ class InflectionSwap(WordPerturbation):
         return super().unsupported_reason(lang)
 
     def _lookups(self, lang: str) -> list[Callable[[str], Options | None]]:
+        """Per-source ``word -> replacements`` (None: the source does not know the word)."""
         out: list[Callable[[str], Options | None]] = []
         for source in self.params.sources:
             path = self._table(lang)
-            if source == "unimorph" and path:
-                index = swap_index(path, lang, self.groups)
-                out.append(lambda word, index=index: index.get(key_of(word, lang)))  # type: ignore[misc]
+            if source == "engine" and self._engine_cls(lang) is not None:
+                out.append(morph.swap_finder(lang, self.groups).get)
+            elif source == "unimorph" and path:
+                out.append(swap_finder(path, lang, self.groups).get)
             elif source == "simplemma" and self.groups is None and lang in simplemma_languages():
                 out.append(lemma_index(lang).lookup)
         return out
@@ -124,7 +150,7 @@ class InflectionSwap(WordPerturbation):
                 hit = ()
                 for lookup in lookups:
                     found = lookup(word)
-                    if found:
+                    if found is not None:  # the first source that knows the word decides
                         hit = found
                         break
                 memo[word] = hit
@@ -144,6 +170,8 @@ class InflectionSwap(WordPerturbation):
     def fingerprint(self) -> dict[str, str]:
         out = {}
         for lang in sorted(self.languages):
+            if self._engine_cls(lang) is not None:
+                out[f"engine/{lang}"] = f"{morph.engine(lang).name} {morph.engine(lang).version()}"
             path = self._table(lang)
             if path:
                 out[f"unimorph/{Path(path).name}"] = file_digest(path)

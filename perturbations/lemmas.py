@@ -4,11 +4,18 @@ simplemma ships one lzma-compressed dictionary per language; its ``DefaultDictio
 returns a ``Mapping[str, str]`` from inflected forms to lemmas. We invert it once per language
 (bytes, to keep memory down); a replacement is drawn by rejection sampling over the lemma's raw form
 list, so no lemma's (possibly thousands of) forms are ever decoded in full.
+
+simplemma has no parts of speech, and its lemma keys merge homographs and suppletive forms (de ``hast``
+-> ``haben`` -> ``gehabt``, ``du`` -> ``dir``; ru ``на`` -> ``бальзам``). A replacement must therefore keep
+the word's *stem*, the common prefix of the word and its lemma (at least two letters): only the ending
+changes, as in inflection, and forms built on another stem or with a prefix (participles, suppletive
+and pronoun forms) are never drawn.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import random
 from functools import cache
 from itertools import chain
@@ -64,15 +71,16 @@ class LemmaIndex:
                 bucket.append(form)
         self.lemma_to_forms = inverse
 
-    def usable(self, raw: bytes, lemma: bytes, low: str) -> str | None:
+    def usable(self, raw: bytes, lemma: bytes, low: str, stem: str = "") -> str | None:
         """``raw`` as a replacement for a word whose lower-case form is ``low``, or None.
 
-        Single letters, non-words and the word itself are rejected; a capitalised variant is
-        replaced by its lower-case twin when that is a form of the same lemma too (sentence starts).
+        Single letters, non-words, the word itself and forms not starting with ``stem`` are rejected;
+        a capitalised variant is replaced by its lower-case twin when that is a form of the same lemma
+        too (sentence starts).
         """
         form = raw.decode()
         key = lower(form, self.lang)
-        if key == low or len(form) < 2 or not is_word(form):
+        if key == low or len(form) < 2 or not key.startswith(stem) or not is_word(form):
             return None
         if form != key and (self.form_to_lemma.get(key.encode()) == lemma or key.encode() == lemma):
             return key
@@ -87,9 +95,12 @@ class LemmaIndex:
             raw = probe.encode()
             lemma = self.form_to_lemma.get(raw) or (raw if raw in self.lemma_to_forms else None)
             if lemma is not None:
+                stem = os.path.commonprefix([low, lower(lemma.decode(), self.lang)])
+                if len(stem) < 2:
+                    return None
                 forms = self.lemma_to_forms.get(lemma, [])
-                if any(self.usable(f, lemma, low) for f in chain((lemma,), forms)):  # usually stops at once
-                    return LemmaChoice(self, lemma, forms, low)
+                if any(self.usable(f, lemma, low, stem) for f in chain((lemma,), forms)):  # usually stops at once
+                    return LemmaChoice(self, lemma, forms, low, stem)
                 return None
         return None
 
@@ -97,26 +108,26 @@ class LemmaIndex:
 class LemmaChoice:
     """Draws a random other form of one lemma (rejection sampling over the raw form list)."""
 
-    __slots__ = ("index", "lemma", "forms", "low")
+    __slots__ = ("index", "lemma", "forms", "low", "stem")
 
-    def __init__(self, index: LemmaIndex, lemma: bytes, forms: list[bytes], low: str) -> None:
-        self.index, self.lemma, self.forms, self.low = index, lemma, forms, low
+    def __init__(self, index: LemmaIndex, lemma: bytes, forms: list[bytes], low: str, stem: str) -> None:
+        self.index, self.lemma, self.forms, self.low, self.stem = index, lemma, forms, low, stem
 
     def pick(self, rng: random.Random) -> str:
         n = len(self.forms) + 1
         usable = self.index.usable
         for _ in range(32):
             i = rng.randrange(n)
-            form = usable(self.forms[i - 1] if i else self.lemma, self.lemma, self.low)
+            form = usable(self.forms[i - 1] if i else self.lemma, self.lemma, self.low, self.stem)
             if form is not None:
                 return form
-        everything = [usable(f, self.lemma, self.low) for f in chain((self.lemma,), self.forms)]
+        everything = [usable(f, self.lemma, self.low, self.stem) for f in chain((self.lemma,), self.forms)]
         return rng.choice([f for f in everything if f is not None])
 
     def every(self) -> list[str]:
         """Every usable other form of the lemma (lemma first, then the dictionary's order), without repeats."""
         usable = self.index.usable
-        forms = (usable(f, self.lemma, self.low) for f in chain((self.lemma,), self.forms))
+        forms = (usable(f, self.lemma, self.low, self.stem) for f in chain((self.lemma,), self.forms))
         return list(dict.fromkeys(f for f in forms if f is not None))
 
 

@@ -1,8 +1,9 @@
-"""UniMorph tables (``lemma<TAB>form<TAB>features``) and feature-aware swap indexes.
+"""UniMorph tables (``lemma<TAB>form<TAB>features``) as a morphological engine.
 
-Features are grouped into dimensions (``case``, ``number``, ``person`` …). A swap that may change
-the dimensions ``G`` replaces a form by another form of the same lemma whose feature bundle differs
-in at least one dimension of ``G`` and in no other dimension; ``any`` allows every other form.
+Features are grouped into dimensions (``case``, ``number``, ``person`` …; the POS tag is the reading's
+part of speech). Swaps follow the rule of :mod:`perturbations.morph.features` with the table as the
+analyser: a form listed under two lemmas or two parts of speech is ambiguous and skipped, and a
+replacement must differ from every reading of the word only in the requested dimensions.
 Matching is on a normalised key (lower case, Turkic i's handled; Arabic without harakat, since
 UniMorph Arabic is fully vocalised and running text is not). Multi-word forms (``ole maikkunut``)
 are never used, as sources or as replacements.
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
+from perturbations.morph.engine import Engine, SwapFinder
+from perturbations.morph.features import Reading
 from perturbations.text import is_word, lower
 
 ISO3 = {"ar": "ara", "bg": "bul", "cs": "ces", "de": "deu", "el": "ell", "en": "eng", "es": "spa", "et": "est",
@@ -103,60 +106,65 @@ def read_table(path: str, lang: str) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _outside(dims: frozenset[tuple[str, frozenset[str]]], groups: frozenset[str]) -> frozenset:
-    return frozenset(d for d in dims if d[0] not in groups)
+def _value(tags: frozenset[str]) -> str:
+    return "+".join(sorted(tags))
 
 
-class SwapIndex:
-    """key -> replacement forms allowed for ``groups`` (None: any other form of the same lemma).
+class TableEngine(Engine):
+    """A UniMorph table as a morphological engine: a form's readings are its table rows (lemma, the POS
+    tag, the other dimensions); candidates are the other single-word forms of the same paradigm."""
 
-    Replacements are computed on first lookup of a key and memoised.
-    """
+    name = "unimorph"
+    dims = frozenset(SWAP_GROUPS)
 
-    def __init__(self, table: dict[str, list[tuple[str, str]]], lang: str, groups: frozenset[str] | None) -> None:
-        self.groups = groups
-        self.paradigms: list[list[tuple[str, str, frozenset]]] = []
-        self.by_key: dict[str, list[tuple[int, frozenset]]] = {}
-        for entries in table.values():
+    def __init__(self, table: dict[str, list[tuple[str, str]]], lang: str) -> None:
+        super().__init__(lang)
+        self.paradigms: list[tuple[str, ...]] = []
+        self.by_key: dict[str, list[tuple[int, Reading]]] = {}
+        for lemma, entries in table.items():
             number = len(self.paradigms)
-            paradigm = [(form, key_of(form, lang), _dims(feats)) for form, feats in entries]
-            self.paradigms.append(paradigm)
-            for _, key, dims in paradigm:
-                self.by_key.setdefault(key, []).append((number, dims))
-        self._memo: dict[str, tuple[str, ...]] = {}
+            self.paradigms.append(tuple(form for form, _ in entries))
+            for form, feats in entries:
+                dims = _dims(feats)
+                pos = _value(next((t for g, t in dims if g == "pos"), frozenset()))
+                reading = Reading(lemma, pos, frozenset((g, _value(t)) for g, t in dims if g != "pos"))
+                self.by_key.setdefault(key_of(form, lang), []).append((number, reading))
 
-    def _allowed(self, a: frozenset, b: frozenset) -> bool:
-        if self.groups is None:
-            return True
-        return a != b and _outside(a, self.groups) == _outside(b, self.groups)
+    def analyse(self, word: str) -> tuple[Reading, ...]:
+        return tuple(r for _, r in self.by_key.get(key_of(word, self.lang), ()))
 
-    def get(self, key: str) -> tuple[str, ...]:
-        hit = self._memo.get(key)
-        if hit is None:
-            out: dict[str, None] = {}
-            for number, dims in self.by_key.get(key, ()):
-                for form, other_key, other_dims in self.paradigms[number]:
-                    if other_key != key and self._allowed(dims, other_dims):
-                        out[form] = None
-            hit = self._memo[key] = tuple(out)
-        return hit
+    def generate(self, word: str, reading: Reading, groups: frozenset[str] | None) -> Iterable[str]:
+        for number, r in self.by_key.get(key_of(word, self.lang), ()):
+            if r == reading:
+                yield from self.paradigms[number]
 
-    def has_swaps(self) -> bool:
-        """True if at least one key has a replacement."""
-        for paradigm in self.paradigms:
+    def has_swaps(self, groups: frozenset[str] | None) -> bool:
+        """True if some paradigm has two forms differing only in ``groups`` (a quick claim check)."""
+        for number, paradigm in enumerate(self.paradigms):
             seen: dict[frozenset, set[str]] = {}
-            for _, key, dims in paradigm:
-                bucket = seen.setdefault(_outside(dims, self.groups) if self.groups else frozenset(), set())
-                if bucket and (bucket - {key}):
-                    return True
-                bucket.add(key)
+            for form in paradigm:
+                key = key_of(form, self.lang)
+                for n, r in self.by_key[key]:
+                    if n != number:
+                        continue
+                    outside = frozenset(kv for kv in r.feats if groups is not None and kv[0] not in groups)
+                    bucket = seen.setdefault(outside, set())
+                    if bucket - {key}:
+                        return True
+                    bucket.add(key)
         return False
 
 
 @cache
-def swap_index(path: str, lang: str, groups: frozenset[str] | None) -> SwapIndex:
-    """The (memoised) swap index of one UniMorph file for one set of changeable dimensions."""
-    return SwapIndex(read_table(path, lang), lang, groups)
+def table_engine(path: str, lang: str) -> TableEngine:
+    """The (memoised) engine over one UniMorph file."""
+    return TableEngine(read_table(path, lang), lang)
+
+
+@cache
+def swap_finder(path: str, lang: str, groups: frozenset[str] | None) -> SwapFinder:
+    """The (memoised) swap finder over one UniMorph file for one set of changeable dimensions."""
+    return SwapFinder(table_engine(path, lang), groups)
 
 
 @cache

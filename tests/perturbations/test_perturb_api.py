@@ -35,7 +35,7 @@ def _suite_file(tmp_path: Path, text: str) -> str:
     ("keyboard: {languages: [xx]}", "conditions.c.steps[0].keyboard.languages", "unsupported language 'xx'"),
     ("inflection: {change: [color]}", "conditions.c.steps[0].inflection.change", "change must be"),
     ("inflection: {change: [case], sources: [simplemma]}", "conditions.c.steps[0].inflection.sources",
-     "need the unimorph source"),
+     "need the engine or unimorph source"),
     ("inflection: {change: [case], languages: [en]}", "conditions.c.steps[0].inflection.languages",
      "no forms of one lemma differing only in case"),
     ("codeswitch: {languages: [sw]}", "conditions.c.steps[0].codeswitch.languages", "missing resource file"),

@@ -1,6 +1,11 @@
-"""Throughput of the perturbation families on real XNLI-tr sentences, and typos vs nlpaug's KeyboardAug.
+"""Throughput of the perturbation families on real XNLI-tr sentences, of feature-aware inflection per
+morphological engine on real sentences of its language, and typos vs nlpaug's KeyboardAug.
 
-    python benchmarks/perturb.py [--data-dir ../shared/data] [--sentences 4000] [--rate 0.1]
+    python benchmarks/perturb.py [--data-dir ../shared/data] [--sentences 4000] [--rate 0.1] [--no-engines]
+
+Engines (``inflection_case_number``): pymorphy3 on XNLI-ru, german-nouns on XNLI-de, UniMorph on XNLI-tr,
+Voikko, Vabamorf and Hunspell on Tatoeba fi/et/hu (each engine analyses a word type once; ``cold`` includes
+those analyses, ``warm`` is the rate once every word type of the sample is cached).
 
 Every family runs through ``perturb_examples`` (a fresh seeded RNG per example and field, change
 statistics included). Table building (``prepare``) is timed separately; ``cold`` is the first pass
@@ -26,35 +31,72 @@ from perturbations import load_suite, perturb_examples  # noqa: E402
 from perturbations.suite import Condition  # noqa: E402
 
 FAMILIES = (("typos", "keyboard"), ("typos", "char_noise"), ("typos", "no_diacritics"),
-            ("inflection", "inflection_any"), ("codeswitch", "to_english"), ("mixed", "mixed"))
+            ("inflection", "inflection_any"), ("inflection", "inflection_case_number"), ("codeswitch", "to_english"),
+            ("mixed", "mixed"))
+ENGINE_LANGS = (("pymorphy3", "ru", "xnli"), ("german_nouns", "de", "xnli"), ("unimorph", "tr", "xnli"),
+                ("voikko", "fi", "tatoeba"), ("vabamorf", "et", "tatoeba"), ("hunspell", "hu", "tatoeba"))
 
 
-def load_pairs(data_dir: Path, sentences: int) -> list[dict]:
+def load_pairs(data_dir: Path, sentences: int, lang: str = "tr") -> list[dict]:
     examples = []
-    with (data_dir / "xnli" / "tr.test.jsonl").open(encoding="utf-8") as handle:
+    with (data_dir / "xnli" / f"{lang}.test.jsonl").open(encoding="utf-8") as handle:
         for i, line in enumerate(handle):
             row = json.loads(line)
-            examples.append({"id": f"xnli-tr-{i}", "text_a": row["sentence1"], "text_b": row["sentence2"],
+            examples.append({"id": f"xnli-{lang}-{i}", "text_a": row["sentence1"], "text_b": row["sentence2"],
                              "label": row["gold_label"]})
             if 2 * len(examples) >= sentences:
                 break
     return examples
 
 
-def time_condition(condition: Condition, examples: list[dict], repeats: int) -> tuple[float, float, float]:
+def load_sentences(data_dir: Path, sentences: int, lang: str) -> list[dict]:
+    """Tatoeba sentences in ``lang`` as retrieval examples (one sentence each)."""
+    examples = []
+    with (data_dir / "tatoeba" / f"{lang}.test.jsonl").open(encoding="utf-8") as handle:
+        for i, line in enumerate(handle):
+            row = json.loads(line)
+            examples.append({"id": f"tatoeba-{lang}-{i}", "source": row["source_sentence"],
+                             "target": row["target_sentence"]})
+            if len(examples) >= sentences:
+                break
+    return examples
+
+
+def time_condition(condition: Condition, examples: list[dict], repeats: int, lang: str = "tr",
+                   task_type: str = "pair_classification", fields: tuple[str, ...] = ("text_a", "text_b"),
+                   ) -> tuple[float, float, float]:
     """(prepare seconds, cold pass seconds, best warm pass seconds)."""
     start = time.perf_counter()
     for step in condition.steps:
-        if step.claims("tr"):
-            step.prepare("tr")
+        if step.claims(lang):
+            step.prepare(lang)
     prepared = time.perf_counter() - start
     passes = []
     for _ in range(repeats):
         start = time.perf_counter()
-        perturb_examples(examples, task_type="pair_classification", fields=["text_a", "text_b"], lang="tr",
-                         condition=condition)
+        perturb_examples(examples, task_type=task_type, fields=list(fields), lang=lang, condition=condition,
+                         strict=False)
         passes.append(time.perf_counter() - start)
     return prepared, passes[0], min(passes[1:] or passes)
+
+
+def engine_rows(data_dir: Path, sentences: int, repeats: int) -> None:
+    """Print feature-aware inflection throughput per engine on its language's real sentences."""
+    condition = load_suite("inflection", resources_dir=data_dir).condition("inflection_case_number")
+    print(f"\n{'engine':<13} {'lang':<5} {'sentences':>9} {'first call s':>12} {'cold sent/s':>12} {'warm sent/s':>12}")
+    for engine, lang, source in ENGINE_LANGS:
+        if source == "xnli":
+            examples, task_type, fields = load_pairs(data_dir, sentences, lang), "pair_classification", ("text_a", "text_b")
+            n = 2 * len(examples)
+        else:
+            examples, task_type, fields = load_sentences(data_dir, sentences, lang), "retrieval", ("source",)
+            n = len(examples)
+        start = time.perf_counter()  # engine load and dictionaries, on a one-example pass
+        perturb_examples(examples[:1], task_type=task_type, fields=list(fields), lang=lang, condition=condition,
+                         strict=False)
+        first = time.perf_counter() - start
+        _, cold, warm = time_condition(condition, examples, repeats, lang, task_type, fields)
+        print(f"{engine:<13} {lang:<5} {n:>9} {first:>12.2f} {n / cold:>12,.0f} {n / warm:>12,.0f}")
 
 
 def compare_nlpaug(condition: Condition, examples: list[dict], rate: float, repeats: int) -> dict[str, float] | None:
@@ -91,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=4000, help="XNLI-tr sentences (both sides of pairs)")
     parser.add_argument("--rate", type=float, default=0.1, help="per-word rate for the typo comparison")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-engines", action="store_true", help="skip the per-engine inflection rows")
     args = parser.parse_args(argv)
     examples = load_pairs(args.data_dir, args.sentences)
     n = 2 * len(examples)
     print(f"{n} XNLI-tr sentences from {args.data_dir}")
-    print(f"{'family':<12} {'condition':<16} {'prepare s':>9} {'cold sent/s':>12} {'warm sent/s':>12}")
+    print(f"{'family':<12} {'condition':<22} {'prepare s':>9} {'cold sent/s':>12} {'warm sent/s':>12}")
     keyboard = None
     for suite_name, cond_name in FAMILIES:
         condition = load_suite(suite_name, resources_dir=args.data_dir).condition(cond_name)
@@ -104,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             step = type(step)(dataclasses.replace(step.params, rate=args.rate))
             condition = keyboard = dataclasses.replace(condition, steps=(step,))
         prepared, cold, warm = time_condition(condition, examples, args.repeats)
-        print(f"{suite_name:<12} {cond_name:<16} {prepared:>9.2f} {n / cold:>12,.0f} {n / warm:>12,.0f}")
+        print(f"{suite_name:<12} {cond_name:<22} {prepared:>9.2f} {n / cold:>12,.0f} {n / warm:>12,.0f}")
     assert keyboard is not None
+    if not args.no_engines:
+        engine_rows(args.data_dir, args.sentences, args.repeats)
     best = compare_nlpaug(keyboard, examples, args.rate, max(args.repeats, 5))
     if best is None:
         print("nlpaug not installed: no comparison")

@@ -371,8 +371,9 @@ def _validate(spec: TaskSpec, path: Path) -> None:
 
 
 def _validate_hub(spec: TaskSpec, hub: HubSource, known_fields: tuple[str, ...], path: Path) -> None:
-    """Overrides and unavailable marks name languages of the task; their fields are canonical fields."""
-    langs = (*spec.all_languages, spec.source_language)
+    """Overrides and unavailable marks name known languages (not necessarily the task's own: a variant that
+    lists fewer languages keeps the included file's overrides); their fields are canonical fields."""
+    langs = known_language_codes() or frozenset((*spec.all_languages, spec.source_language))
 
     def fields_of(over: HubSource | HubOverride, where: str) -> None:
         for key, names in (("fields", over.fields or {}), ("strip", over.strip or ())):
@@ -385,15 +386,14 @@ def _validate_hub(spec: TaskSpec, hub: HubSource, known_fields: tuple[str, ...],
     for key, over in hub.overrides.items():
         lang = key.split(".", 1)[0]
         if lang not in langs:
-            raise XRobustError(f"{lang!r} is not a language of this task (languages, extra_languages or "
-                               "source_language; a key is <lang> or <lang>.<split>)", file=path,
-                               field=f"data.hub.overrides.{key}")
+            raise XRobustError(f"unknown language code {lang!r} (see tasks/languages.yaml; a key is <lang> or "
+                               "<lang>.<split>)", file=path, field=f"data.hub.overrides.{key}")
         fields_of(over, f"data.hub.overrides.{key}")
     for key in hub.unavailable:
         lang = key.split(".", 1)[0]
         if lang not in langs:
-            raise XRobustError(f"{lang!r} is not a language of this task (a key is <lang> or <lang>.<split>)",
-                               file=path, field=f"data.hub.unavailable.{key}")
+            raise XRobustError(f"unknown language code {lang!r} (see tasks/languages.yaml; a key is <lang> or "
+                               "<lang>.<split>)", file=path, field=f"data.hub.unavailable.{key}")
         if key == lang and lang in hub.overrides:
             raise XRobustError("a language cannot have an override and be unavailable", file=path,
                                field=f"data.hub.unavailable.{key}")

@@ -23,14 +23,14 @@ def _task(tmp_path: Path, base: str, hub: str) -> Path:
     ("base", "hub", "field", "words"),
     [
         ("panx", "    overrides: {qu: {colour: red}}\n", "data.hub.overrides.qu.colour", "unknown field"),
-        ("panx", "    overrides: {xx: {name: xx}}\n", "data.hub.overrides.xx", "not a language of this task"),
+        ("panx", "    overrides: {xx: {name: xx}}\n", "data.hub.overrides.xx", "unknown language code 'xx'"),
         ("panx", "    overrides: {qu: {fields: {words: tokens}}}\n", "data.hub.overrides.qu.fields.words",
          "not a field of token_classification"),
         ("panx", "    overrides: {qu: {revision: 1234567}}\n", "data.hub.overrides.qu.revision", "quote it"),
         ("panx", "    overrides: {qu: [unimelb-nlp/wikiann]}\n", "data.hub.overrides.qu", "must be a mapping"),
         ("panx", "    revision: 20240101\n", "data.hub.revision", "quote it"),
         ("udpos", "    unavailable: {lt: ''}\n", "data.hub.unavailable.lt", "reason"),
-        ("udpos", "    unavailable: {xx.test: gone}\n", "data.hub.unavailable.xx.test", "not a language"),
+        ("udpos", "    unavailable: {xx.test: gone}\n", "data.hub.unavailable.xx.test", "unknown language code"),
         ("panx", "    unavailable: {qu: gone}\n", "data.hub.unavailable.qu", "override and be unavailable"),
         ("tatoeba", "    strip: [sentence]\n", "data.hub.strip.sentence", "not a field of retrieval"),
     ],
@@ -52,6 +52,14 @@ def test_an_override_replaces_the_keys_it_gives_and_inherits_the_rest(tmp_path: 
     assert (train.path, train.hub_split, train.override) == ("google/xquad", "train", "th.train")
     de = hub_load(spec, "de", "test")
     assert (de.path, de.name, de.override) == ("google/xtreme", "XQuAD.de", None)
+
+
+def test_a_variant_with_fewer_languages_keeps_the_included_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "few.yaml"
+    path.write_text(f"include: {resolve_task('tatoeba').source_file}\nname: few\nlanguages: [de, pl]\n")
+    spec = load_task(path)
+    assert hub_load(spec, "pl", "test").path == "mteb/tatoeba-bitext-mining"
+    assert hub_load(spec, "de", "test").path == "google/xtreme"
 
 
 def test_hashes_of_tasks_without_overrides_do_not_move() -> None:

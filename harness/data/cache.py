@@ -29,6 +29,7 @@ class RunData:
         self.data_dir, self.limit, self.langs = data_dir, limit, langs
         self._entries: OrderedDict[tuple[str, str, str, str], tuple[list[dict], list[dict], str]] = OrderedDict()
         self._checked: set[tuple[str, str]] = set()
+        self._hub: dict[tuple[str, str, str, str], dict] = {}
         self._pending = [(spec, split or spec.eval_split) for spec in tasks]  # checked on first use
 
     def _entry(self, spec: TaskSpec, lang: str, split: str) -> tuple[list[dict], list[dict], str]:
@@ -77,7 +78,10 @@ class RunData:
         parts: dict[str, Any] = {}
         for lang in dict.fromkeys(langs):
             if self.data_dir is None:
-                parts[lang] = _stable(hub_identity(spec, lang, split)[1])
+                key = (spec.source_file, spec.config_hash(), lang, split)
+                if key not in self._hub:
+                    self._hub[key] = _stable(hub_identity(spec, lang, split)[1])
+                parts[lang] = self._hub[key]
             else:
                 _, sources, digest = self._entry(spec, lang, split)
                 parts[lang] = {"rows": digest, "sources": [_stable(s) for s in sources]}

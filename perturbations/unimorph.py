@@ -141,14 +141,14 @@ class TableEngine(Engine):
     def has_swaps(self, groups: frozenset[str] | None) -> bool:
         """True if some paradigm has two forms differing only in ``groups`` (a quick claim check)."""
         for number, paradigm in enumerate(self.paradigms):
-            seen: dict[frozenset, set[str]] = {}
+            seen: dict[frozenset, set[str]] = {}  # (POS, dimensions outside groups) -> keys
             for form in paradigm:
                 key = key_of(form, self.lang)
                 for n, r in self.by_key[key]:
                     if n != number:
                         continue
                     outside = frozenset(kv for kv in r.feats if groups is not None and kv[0] not in groups)
-                    bucket = seen.setdefault(outside, set())
+                    bucket = seen.setdefault(frozenset({("pos", r.pos), *outside}), set())
                     if bucket - {key}:
                         return True
                     bucket.add(key)

@@ -80,19 +80,6 @@ def match_case(template: str, word: str, lang: str) -> str:
     return word
 
 
-def clusters(word: str) -> list[str]:
-    """Split into base characters with their following combining marks attached."""
-    if MARK_RE.search(word) is None:
-        return list(word)
-    out: list[str] = []
-    for ch in word:
-        if out and unicodedata.category(ch)[0] == "M":
-            out[-1] += ch
-        else:
-            out.append(ch)
-    return out
-
-
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (common prefix and suffix are stripped first, so local edits are cheap)."""
     if a == b:

@@ -86,6 +86,9 @@ class Pymorphy(Engine):
             return
         dims = [d for d in INFLECTABLE if d in groups]
         for combo in product(*(VALUES[d] for d in dims)):
-            form = parse.inflect(set(combo))
+            try:
+                form = parse.inflect(set(combo))
+            except ValueError:  # a grammeme the loaded dictionary's tag set lacks (uk has no gen1/loc1 …)
+                continue
             if form is not None:
                 yield form.word

@@ -6,7 +6,8 @@ Layout read (google-research/xtreme README "Submissions" and ``evaluate.py``)::
     PRED_DIR/<task>/test-<lang>.json    xquad, mlqa, tydiqa
 
 ``<task>`` is a built-in task name (``xrobust tasks``). ``test-<lang>`` is the task's eval split (its
-``splits.eval``: validation for panx and mlqa, whose offline data are the dev sets), or ``--split``.
+``splits.eval``: validation for panx, test for the others), or ``--split`` (e.g. ``validation`` for MLQA
+predictions on the dev set, which is what the offline samples hold).
 Predictions are in the order of the gold examples. Formats assumed (each task type's ``submission`` reader in
 :mod:`harness.tasktypes`; XTREME's readers strip each line):
 

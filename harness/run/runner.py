@@ -209,6 +209,8 @@ class Runner:
         predicted = condition.predict(UnitData(spec, unit, examples, self._predictor(spec), load))
         extra.update(predicted.meta)
         extra["data_sources"] = self.data.sources(spec, _data_languages(unit, condition), unit.split)
+        extra["data_digest"] = fingerprint(data=self.data.fingerprint(spec, _data_languages(unit, condition),
+                                                                      unit.split))
         for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):
             record["input"] = {name: example[name] for name in fields if name in example}
             record["attrs"] = attr

@@ -72,7 +72,13 @@ def model_signature(sub: dict, metas: dict[str, dict]) -> str:
                        if isinstance(m.get("inference"), dict)})
     return signature(model=sub["model"], revision=sub.get("revision"), weights=sub["weights_sha256"],
                      tasks=_task_configs(metas), dtype=sub["dtype"], seed=sub["seed"], conditions=conds or None,
-                     inference="+".join(settings) or None)
+                     inference="+".join(settings) or None, data=_data_digest(metas))
+
+
+def _data_digest(metas: dict[str, dict]) -> str | None:
+    """12 hex over the units' data digests (what each read), None for runs stored before digests existed."""
+    digests = sorted(f"{key}={m['data_digest']}" for key, m in metas.items() if m.get("data_digest"))
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:12] if digests else None
 
 
 def import_signature(sub: dict, metas: dict[str, dict]) -> str:

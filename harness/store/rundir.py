@@ -113,7 +113,7 @@ class RunStore:
             raise _damaged(path)
         if meta.get("fingerprint") != fingerprint:
             raise XRobustError(
-                "stored predictions were made with a different model, task config, condition or limit "
+                "stored predictions were made with a different model, inference settings, task config, data, condition or limit "
                 f"(fingerprint {meta.get('fingerprint')} != {fingerprint}); use another --out or --overwrite",
                 file=self.meta_path(unit), field="fingerprint")
         return True

@@ -26,15 +26,17 @@ def model_id(model: str, revision: str | None, weights: str) -> str:
 
 
 def signature(*, model: str, revision: str | None, weights: str, tasks: dict[str, str], dtype: str, seed: int,
-              conditions: dict[str, str] | None = None, inference: str | None = None) -> str:
+              conditions: dict[str, str] | None = None, inference: str | None = None, data: str | None = None) -> str:
     """``xrobust:0.1.0|model:<ref>#<weights>|tasks:xnli@<hash>+…|cond:clean+typos@<hash>|dtype:…|seed:…|…``;
-    ``inference`` (attention implementation and packing, e.g. ``sdpa/padded``) follows the dtype when given."""
+    ``data`` (a digest of the data every unit read: file contents or resolved hub commits) follows the
+    conditions and ``inference`` (attention implementation and packing, e.g. ``sdpa/padded``) the dtype."""
     versions = library_versions()
     parts = [
         f"xrobust:{__version__}",
         f"model:{model_id(model, revision, weights)}",
         "tasks:" + "+".join(f"{name}@{h}" for name, h in sorted(tasks.items())),
         "cond:" + "+".join(f"{name}@{h}" if h else name for name, h in sorted((conditions or {"clean": ""}).items())),
+        *([f"data:{data}"] if data else []),
         f"dtype:{dtype}",
         *([f"inference:{inference}"] if inference else []),
         f"seed:{seed}",

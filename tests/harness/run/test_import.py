@@ -80,9 +80,10 @@ def build_submission(root: Path) -> Path:
     write_lines(root / "panx/test-fi.tsv", tag_lines(shared_rows("panx/fi.validation.jsonl"), "ner_tags",
                                                      with_words=True))
     write_lines(root / "xcopa/test-et.tsv", xcopa_lines(N_ERR["xcopa_et"]))
-    (root / "mlqa").mkdir()
-    (root / "mlqa/test-de.json").write_text(json.dumps(mlqa_answers(N_ERR["mlqa_de"]), ensure_ascii=False),
-                                            encoding="utf-8")
+    mlqa = root.parent / "mlqa-preds" / "mlqa"  # MLQA's sample data is its dev set: imported on its own
+    mlqa.mkdir(parents=True)
+    (mlqa / "test-de.json").write_text(json.dumps(mlqa_answers(N_ERR["mlqa_de"]), ensure_ascii=False),
+                                       encoding="utf-8")
     return root
 
 
@@ -95,9 +96,10 @@ def imported(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pat
     root = tmp_path_factory.mktemp("import")
     pred_dir = build_submission(root / "preds")
     out = root / "run"
-    code = run_import(pred_dir, out, shared_data, "--model", "xlm-roberta-large", "--url", "https://example.org/p",
-                      "--param", "lr=2e-5", "--param", "epochs=5")
-    assert code == 0
+    meta = ("--model", "xlm-roberta-large", "--url", "https://example.org/p", "--param", "lr=2e-5", "--param",
+            "epochs=5")
+    assert run_import(pred_dir, out, shared_data, *meta) == 0
+    assert run_import(root / "mlqa-preds", out, shared_data, *meta, "--split", "validation") == 0
     return out
 
 
@@ -258,7 +260,8 @@ def test_other_rejections(tmp_path: Path, shared_data: Path, capsys: pytest.Capt
         pred_dir = tmp_path / rel.replace("/", "_")
         path = write_lines(pred_dir / rel, lines)
         capsys.readouterr()
-        assert run_import(pred_dir, out, shared_data) == 2, rel
+        split = ["--split", "validation"] if rel.startswith("mlqa") else []  # MLQA samples: the dev set
+        assert run_import(pred_dir, out, shared_data, *split) == 2, rel
         err = capsys.readouterr().err
         where = path.parent if rel.startswith("lareqa") else path  # a folder-level error names the folder
         assert f"error: {where}: " in err and message in err, err
@@ -266,7 +269,7 @@ def test_other_rejections(tmp_path: Path, shared_data: Path, capsys: pytest.Capt
     answers["extra-id"] = "x"
     pred_dir = tmp_path / "extra"
     write_lines(pred_dir / "mlqa/test-de.json", [json.dumps(answers)])
-    assert run_import(pred_dir, out, shared_data) == 2
+    assert run_import(pred_dir, out, shared_data, "--split", "validation") == 2
     assert "1 question ids are not in the gold mlqa/de validation data (first: 'extra-id')" in capsys.readouterr().err
     assert not (out / "predictions").exists() or not list((out / "predictions").glob("*/*.meta.json"))
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.models import packing
+from harness.models import packing, reduce
 from harness.models.batching import collate_packed, collate_padded, packed_batches, padded_batches
 from harness.models.inference import Inference
 
@@ -152,9 +152,7 @@ class Engine:
         if not packed:
             output = forward(inputs)
             if kind == "pooled":
-                from harness.models.pooling import pool
-
-                output = pool(output.float(), inputs["attention_mask"], pooling)
+                output = reduce.pool(output.float(), inputs["attention_mask"], pooling)
             return output
         bounds = inputs["cu_seqlens"]
         kwargs = packing.model_inputs(inputs)
@@ -163,7 +161,7 @@ class Engine:
                 return forward(kwargs)
         output = forward(kwargs)
         if kind == "pooled":
-            return packing.segment_pool(output.float(), bounds, pooling)
+            return reduce.segment_pool(output.float(), bounds, pooling)
         return output
 
     def _collect(self, pending: list[_Pending], extras: list[Any], owners: list[int], *, kind: str,

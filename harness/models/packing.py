@@ -110,22 +110,3 @@ def first_token_view(model: Any, bounds: torch.Tensor) -> Iterator[None]:
 def split_rows(packed: torch.Tensor, bounds: list[int]) -> list[torch.Tensor]:
     """(1, total, …) → one (length_i, …) tensor per sequence."""
     return [packed[0, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def segment_pool(hidden: torch.Tensor, bounds: torch.Tensor, how: str) -> torch.Tensor:
-    """(1, total, H) packed hidden states → (n, H) pooled per sequence ("cls", "mean" or "max")."""
-    states = hidden[0]
-    starts = bounds[:-1].long()
-    if how == "cls":
-        return states[starts]
-    lengths = bounds[1:].long() - starts
-    segment = torch.repeat_interleave(torch.arange(len(lengths), device=states.device), lengths)
-    if how == "mean":
-        sums = torch.zeros(len(lengths), states.shape[1], dtype=states.dtype, device=states.device)
-        sums.index_add_(0, segment, states)
-        return sums / lengths.clamp(min=1).unsqueeze(1).to(states.dtype)
-    if how == "max":
-        out = torch.full((len(lengths), states.shape[1]), torch.finfo(states.dtype).min, dtype=states.dtype,
-                         device=states.device)
-        return out.scatter_reduce(0, segment[:, None].expand_as(states), states, reduce="amax")
-    raise ValueError(f"unknown pooling {how!r}")

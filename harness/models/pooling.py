@@ -8,18 +8,9 @@ from typing import Any
 import torch
 
 from harness.models.engine import Encoded, Engine
+from harness.models.reduce import pool
 
-
-def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
-    """(B, L, H) hidden states + (B, L) mask → (B, H)."""
-    if how == "cls":
-        return hidden[:, 0]
-    maskf = mask.unsqueeze(-1).to(hidden.dtype)
-    if how == "mean":
-        return (hidden * maskf).sum(1) / maskf.sum(1).clamp(min=1.0)
-    if how == "max":
-        return hidden.masked_fill(maskf == 0, torch.finfo(hidden.dtype).min).amax(1)
-    raise ValueError(f"unknown pooling {how!r}")
+__all__ = ["embed", "pool"]
 
 
 def embed(engine: Engine, tokenizer: Any, texts: list[str], *, pooling: str = "mean", layer: int = -1,

@@ -14,10 +14,11 @@ from harness.cli.common import (
     runtime_options,
 )
 from harness.errors import XRobustError
+from harness.run.executors import EXECUTORS, ExecutorOptions
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run.runner import Runner, RunRequest
+    from harness.run.runner import RunRequest
     from harness.spec.taskspec import resolve_task
 
     specs = [resolve_task(t) for t in csv_list(args.tasks)]
@@ -38,11 +39,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
                          cross_pairs=csv_list(args.cross_pairs or ""),
                          options=options, adversarial_from=[Path(p) for p in args.adversarial_from or []])
-    results = Runner(request).run()
+    results = run_with_executor(request, executor_options(args), progress=not args.no_progress)
     print_scores(results)
     print_attacks(results)
     print(f"results: {out / 'results.json'}")
     return 0
+
+
+def run_with_executor(request: object, options: ExecutorOptions, *, progress: bool) -> dict:
+    """``Runner(request).run()`` on the executor ``options`` ask for; a live progress display under Ray
+    (locally the per-unit bars of the predictors are the progress, as before)."""
+    from harness.run.executors import make_executor
+    from harness.run.progress import Events, LiveProgress
+    from harness.run.runner import Runner
+
+    executor = make_executor(options)
+    display = LiveProgress() if progress and options.executor != "local" else None
+    try:
+        return Runner(request, executor, display or Events()).run()  # type: ignore[arg-type]
+    finally:
+        if display is not None:
+            display.close()
+        executor.close()
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("executor (where units are computed)")
+    g.add_argument("--executor", default="local", choices=list(EXECUTORS),
+                   help="local: one unit after another in this process (default); ray: a pool of Ray workers")
+    g.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join, e.g. HEAD_IP:6379 or auto "
+                   "(default: start a local Ray instance)")
+    g.add_argument("--workers", type=int, metavar="N", help="Ray workers (default: as many as the cluster's "
+                   "GPUs, or CPUs, allow)")
+    g.add_argument("--gpus-per-worker", type=float, metavar="G", help="GPUs per worker, fractions share a GPU "
+                   "(default: 1 when the cluster has GPUs, else 0)")
+    g.add_argument("--cpus-per-worker", type=float, default=1.0, metavar="C",
+                   help="CPUs per worker (also its torch threads; default 1)")
+
+
+def executor_options(args: argparse.Namespace) -> ExecutorOptions:
+    options = ExecutorOptions(executor=args.executor, address=args.ray_address, workers=args.workers,
+                              gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
+    options.check()
+    return options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,4 +107,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(condition <suite>.<cond>@from-<its name>; repeatable; give every compared run, that "
                         "one included, the same RUN_DIR so the report compares them on shared inputs)")
     add_runtime_options(p)
+    add_executor_options(p)
     p.set_defaults(func=cmd_run)

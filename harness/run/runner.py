@@ -4,12 +4,21 @@ condition (:mod:`harness.run.conditions`) predict them, store the predictions, a
 Units already stored for the same fingerprint are skipped, so re-running a command recomputes nothing
 and a run killed mid-way resumes at the first unfinished unit. The model is loaded only when some unit
 actually needs it.
+
+Pending units go to an executor (:mod:`harness.run.executors`): ``local`` computes and commits them one after
+another here; ``ray`` (:mod:`harness.run.raypool`) computes them on a pool of workers that each rebuild this
+runner from the request (:class:`RunWork`) and return a unit's records and meta (:class:`Computed`); this
+process, the only writer, commits each with :meth:`RunStore.write_unit`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,12 +26,14 @@ from harness import __version__
 from harness.attack.transfer import load_sources
 from harness.data.cache import RunData
 from harness.errors import XRobustError
-from harness.models.inference import resolve
+from harness.models.inference import Inference
 from harness.models.loading import ModelCache, RuntimeOptions, is_local, weights_fingerprint
 from harness.models.predictors import Predictor, get_predictor
 from harness.run.adversarial import Attack, Transfer
 from harness.run.conditions import Clean, Condition, Perturbed, UnitData
 from harness.run.crosspairs import CrossLingualPairs
+from harness.run.executors import Executor, LocalExecutor
+from harness.run.progress import Events
 from harness.run.variants import worst_case_units, write_worst_case
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, known_language_codes
@@ -96,11 +107,28 @@ class Planned(NamedTuple):
     condition: Condition
 
 
-class Runner:
-    """Runs a :class:`RunRequest` against a :class:`RunStore`."""
+class Computed(NamedTuple):
+    """A predicted unit as a worker returns it: its records and its meta entries (the store adds the rest)."""
 
-    def __init__(self, request: RunRequest) -> None:
+    records: list[dict]
+    extra: dict[str, Any]
+
+
+Pending = tuple[Planned, str]  # a unit to compute and its fingerprint
+
+RESULTS_EVERY_S = 2.0  # ray: results.json is rebuilt at most this often while units arrive, and at the end
+
+
+class Runner:
+    """Runs a :class:`RunRequest` against a :class:`RunStore`, its pending units on ``executor`` (default: this
+    process), reporting to ``events`` (default: nothing)."""
+
+    def __init__(self, request: RunRequest, executor: Executor | None = None, events: Events | None = None,
+                 job: str | None = None) -> None:
         self.request = request
+        self.job = job
+        self.executor: Executor = executor or LocalExecutor()
+        self.events = events or Events()
         self.store = RunStore(request.out)
         self.models = ModelCache(request.model, request.options, request.revision)
         self.data = RunData(request.data_dir, request.limit, request.langs, tasks=request.tasks,
@@ -116,8 +144,17 @@ class Runner:
 
     @property
     def dtype(self) -> str:
-        """The weights' dtype of this run (``auto`` resolved for the device)."""
-        return resolve(self.request.options).dtype
+        """The weights' dtype of this run (``auto`` resolved for the device units are computed on)."""
+        return self.executor.settings(self.models, None).dtype
+
+    @property
+    def job_name(self) -> str:
+        """How progress names this run: ``job``, else its run directory."""
+        return self.job or str(self.request.out)
+
+    def settings(self, task_type: str) -> Inference:
+        """The inference settings ``task_type``'s units are computed with (on the executor's devices)."""
+        return self.executor.settings(self.models, task_type)
 
     def _submission(self, old: dict | None) -> dict:
         """This run's submission metadata; a run dir already claimed must belong to the same model."""
@@ -141,7 +178,7 @@ class Runner:
         req = self.request
         fp = fingerprint(model=req.model, revision=req.revision, weights=self.weights, task=spec.config_hash(),
                          split=unit.split, condition=condition.signature, limit=req.limit,
-                         **self.models.inference(spec.type).pinned(),
+                         **self.settings(spec.type).pinned(),
                          data=self.data.fingerprint(spec, _data_languages(unit, condition), unit.split))
         variant = condition.id.variant
         return fingerprint(base=fp, variant=variant) if variant else fp
@@ -171,24 +208,31 @@ class Runner:
         """Run every pending unit; returns the results dict that was written."""
         run = claim_run_dir(self.store, self._submission)
         plan = self.plan()
-        done = 0
         fingerprints: dict[Unit, str] = {}
-        for spec, unit, condition in plan:
-            fp = fingerprints[unit] = self.unit_fingerprint(spec, unit, condition)
-            if self.request.overwrite:
-                self.store.remove_unit(unit)
-            elif self.store.is_complete(unit, fp):
-                done += 1
-                continue
-            self._run_unit(spec, unit, condition, fp)
-            self.write_results(run)
+        skipped: list[Unit] = []
+        self.events.job_planned(self.job_name, len(plan))
+        self.executor.execute(_RunJob(self, run), self._pending(plan, fingerprints, skipped), self.events)
         for worst, parts in worst_case_units(p.unit for p in plan).items():
             fp = fingerprint(worst_of=[fingerprints[u] for u in parts])
             if self.request.overwrite or not self.store.is_complete(worst, fp):
                 write_worst_case(self.store, worst, parts, fp)
                 self.write_results(run)
-        log.info("%d units, %d were already complete", len(plan), done)
+        log.info("%d units, %d were already complete", len(plan), len(skipped))
         return self.write_results(run)
+
+    def _pending(self, plan: list[Planned], fingerprints: dict[Unit, str], skipped: list[Unit]
+                 ) -> Iterator[Pending]:
+        """The units of ``plan`` not stored for their fingerprint, each fingerprinted when it is reached."""
+        for planned in plan:
+            spec, unit, condition = planned
+            fp = fingerprints[unit] = self.unit_fingerprint(spec, unit, condition)
+            if self.request.overwrite:
+                self.store.remove_unit(unit)
+            elif self.store.is_complete(unit, fp):
+                skipped.append(unit)
+                self.events.unit_skipped(self.job_name, str(unit))
+                continue
+            yield planned, fp
 
     def _predictor(self, spec: TaskSpec) -> Predictor:
         predictor = self._predictors.get(spec.name)
@@ -197,6 +241,11 @@ class Runner:
         return predictor
 
     def _run_unit(self, spec: TaskSpec, unit: Unit, condition: Condition, fp: str) -> None:
+        computed = self.compute_unit(spec, unit, condition)
+        self.store.write_unit(unit, computed.records, fp, computed.extra)
+
+    def compute_unit(self, spec: TaskSpec, unit: Unit, condition: Condition) -> Computed:
+        """Predict one unit: its records (with inputs and attributes) and meta entries; nothing is written."""
         def load(lang: str) -> list[dict]:
             return self.data.load(spec, lang, unit.split)
 
@@ -214,7 +263,76 @@ class Runner:
         for record, example, attr in zip(predicted.records, predicted.inputs, attrs, strict=True):
             record["input"] = {name: example[name] for name in fields if name in example}
             record["attrs"] = attr
-        self.store.write_unit(unit, predicted.records, fp, extra)
+        return Computed(predicted.records, extra)
 
     def write_results(self, run: dict) -> dict:
         return write_results(self.store, run, model_signature)
+
+
+class _RunJob:
+    """One :meth:`Runner.run` as an executor sees it (:class:`harness.run.executors.UnitJob`)."""
+
+    def __init__(self, runner: Runner, run: dict) -> None:
+        self.runner, self.run = runner, run
+        self.name = runner.job_name
+        self._work: RunWork | None = None
+        self._written = 0.0
+
+    def unit_key(self, item: Pending) -> str:
+        return str(item[0].unit)
+
+    def run_here(self, item: Pending) -> None:
+        (spec, unit, condition), fp = item
+        self.runner._run_unit(spec, unit, condition, fp)
+        self.runner.write_results(self.run)
+
+    def work(self) -> RunWork:
+        if self._work is None:
+            self._work = RunWork(self.runner.request, os.getcwd())
+        return self._work
+
+    def commit(self, item: Pending, result: Computed) -> None:
+        (spec, unit, _), fp = item
+        expected = self.runner.settings(spec.type).pinned()
+        if result.extra.get("inference") != expected:
+            raise XRobustError(f"unit {unit} was computed with inference settings {result.extra.get('inference')}, "
+                               f"not {expected} as fingerprinted; give every worker the same kind of device",
+                               field="--gpus-per-worker")
+        self.runner.store.write_unit(unit, result.records, fp, result.extra)
+        if time.monotonic() - self._written >= RESULTS_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        self.runner.write_results(self.run)
+        self._written = time.monotonic()
+
+
+@dataclass
+class RunWork:
+    """What a worker needs to compute a run's units: the request (without progress bars) and the driver's
+    working directory, which relative paths in the request are resolved from."""
+
+    request: RunRequest
+    cwd: str
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def build(self, shared: dict[str, Any]) -> UnitComputer:
+        return UnitComputer(replace(self.request, options=replace(self.request.options, progress=False)), shared)
+
+
+class UnitComputer:
+    """Worker side: the request's plan, and one unit computed at a time with a model loaded once."""
+
+    def __init__(self, request: RunRequest, shared: dict[str, Any]) -> None:
+        self.runner = Runner(request)
+        models_key = repr((request.model, request.revision, request.options))
+        models = shared.get(models_key)
+        if models is None:  # keep the last model this worker loaded (suites of one model share it)
+            shared.clear()
+            models = shared[models_key] = self.runner.models
+        self.runner.models = models
+        self.plan = {str(p.unit): p for p in self.runner.plan()}
+
+    def compute(self, key: str) -> Computed:
+        spec, unit, condition = self.plan[key]
+        return self.runner.compute_unit(spec, unit, condition)

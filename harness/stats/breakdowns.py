@@ -21,7 +21,7 @@ BUCKET_RESAMPLES = 1000
 
 def score_tables(analysis: Analysis, task: str) -> list[dict]:
     """Per condition and metric (ranked metric first), a table
-    ``{(submission, language): {value, ci_low, ci_high, n}}``."""
+    ``{(submission, language): {value, ci_low, ci_high, n, seeds, seed_min, seed_max}}``."""
     metric = analysis.ranked.get(task)
     cells = {k: c for k, c in analysis.cells.items() if k[0] == task}
     out = []
@@ -31,10 +31,13 @@ def score_tables(analysis: Analysis, task: str) -> list[dict]:
             for key, cell in cells.items():
                 if key[3] != cond or key[4] != m:
                     continue
-                low, high = percentile_ci(cell.samples, analysis.alpha)
                 for i, name in enumerate(cell.names):
-                    table[(name, key[1])] = {"value": rounded(cell.point[i]), "ci_low": rounded(low[i]),
-                                             "ci_high": rounded(high[i]), "n": len(cell.ids)}
+                    low, high = analysis.interval(name, cell.point[i], cell.samples[:, i], cell.seed_points[i])
+                    table[(name, key[1])] = {"value": rounded(cell.point[i]), "ci_low": rounded(low),
+                                             "ci_high": rounded(high), "n": len(cell.ids),
+                                             "seeds": analysis.n_seeds[name],
+                                             "seed_min": rounded(float(np.min(cell.seed_points[i]))),
+                                             "seed_max": rounded(float(np.max(cell.seed_points[i])))}
             if table:
                 out.append({"condition": cond, "metric": m, "table": table})
     return out
@@ -75,7 +78,8 @@ def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]]) ->
                     continue
                 point = float(np.mean([c.point[c.names.index(name)] for c in own]))
                 samples = np.mean([c.samples[:, c.names.index(name)] for c in own], axis=0)
-                low, high = percentile_ci(samples, analysis.alpha)
+                seeds = np.mean([c.seed_points[c.names.index(name)] for c in own], axis=0)
+                low, high = analysis.interval(name, point, samples, seeds)
                 rows.append({"slice": group, "condition": cond, "submission": name, "value": rounded(point),
                              "ci_low": rounded(low), "ci_high": rounded(high),
                              "languages": sorted(c.key[1] for c in own)})
@@ -83,7 +87,8 @@ def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]]) ->
 
 
 def bucket_scores(analysis: Analysis, task: str, buckets: list[Bucket]) -> list[dict]:
-    """Score per example bucket (pooled over languages); membership from the clean text's attributes."""
+    """Score per example bucket (pooled over languages); membership from the clean text's attributes. A
+    multi-seed system scores the mean over its seeds, with the example-only interval (seeds fixed)."""
     rows = []
     metric = analysis.ranked.get(task)
     for bucket in buckets:
@@ -91,23 +96,26 @@ def bucket_scores(analysis: Analysis, task: str, buckets: list[Bucket]) -> list[
         for cond in analysis.task_conditions(task):
             cells = [c for k, c in analysis.cells.items() if k[0] == task and k[3] == cond and k[4] == metric]
             for name in analysis.names:
-                per_label: dict[str, list[dict]] = defaultdict(list)
+                r = analysis.n_seeds[name]
+                per_label: dict[str, list[list[dict]]] = defaultdict(lambda r=r: [[] for _ in range(r)])
                 for cell in cells:
-                    for record in cell.records.get(name, {}).values():
-                        label = label_of((record.get("attrs") or {}).get(bucket.attribute))
-                        if label is not None:
-                            per_label[label].append(record)
+                    for k, seed in enumerate(cell.seed_records.get(name, [])):
+                        for record in seed.values():
+                            label = label_of((record.get("attrs") or {}).get(bucket.attribute))
+                            if label is not None:
+                                per_label[label][k].append(record)
                 for label in bucket.labels():
-                    records = per_label.get(label)
-                    if not records:
+                    seeds = per_label.get(label)
+                    if not seeds or not seeds[0]:
                         continue
                     scorer = cells[0].metric
-                    point, samples, _ = bootstrap_values([scorer.stats(records)], scorer, BUCKET_RESAMPLES,
+                    point, samples, _ = bootstrap_values([scorer.stats(r) for r in seeds], scorer, BUCKET_RESAMPLES,
                                                          seed=analysis.seed)
-                    low, high = percentile_ci(samples[:, 0], analysis.alpha)
+                    low, high = percentile_ci(samples.mean(axis=1), analysis.alpha)
                     rows.append({"bucket": bucket.name, "attribute": bucket.attribute, "label": label,
-                                 "condition": cond, "submission": name, "value": rounded(point[0]),
-                                 "ci_low": rounded(low), "ci_high": rounded(high), "n": len(records)})
+                                 "condition": cond, "submission": name, "value": rounded(point.mean()),
+                                 "ci_low": rounded(low), "ci_high": rounded(high), "n": len(seeds[0]),
+                                 "seeds": len(seeds)})
     return rows
 
 

@@ -1,14 +1,20 @@
-"""Benchmark: attack throughput (examples attacked per second) and model calls per example, on any device.
+"""Benchmark: attack throughput (examples attacked per second) and model calls per example, per task type, on any
+device.
 
-Runs one attack condition (default: ``adversarial.greedy``) with a task's predictor on real rows from
-../shared/data, per language, and prints one row per language plus the total: examples/s, model calls (texts
-scored) per example, batched scoring calls, texts scored per second, success rate as seen by the search, and
-mean edited words. Use a fine-tuned checkpoint for meaningful success rates; any checkpoint with the task's head
-(even a fresh one) gives the throughput.
+Runs one attack condition (default: ``adversarial.greedy``) with each task's predictor on real rows from
+../shared/data, per language, and prints one row per task and language plus a total per task: examples/s,
+model calls (texts scored) per example, batched scoring calls, texts scored per second, success rate as seen by
+the search, and mean edited words. Use fine-tuned checkpoints for meaningful success rates; any checkpoint with
+the task's head (even a fresh one, e.g. the bare encoder) gives the throughput.
 
-    python benchmarks/attack.py --model CKPT                             # UD-POS, CPU
+    python benchmarks/attack.py --model CKPT                                   # UD-POS, CPU
     python benchmarks/attack.py --model CKPT --device cuda --batch-size 128 --limit 200
-    python benchmarks/attack.py --model CKPT --task xnli --langs de,ru,tr --condition greedy_inflection
+    python benchmarks/attack.py --model CKPT --tasks xnli --langs de,ru,tr --condition greedy_inflection
+    python benchmarks/attack.py --model E5 --tasks tydiqa:train,xcopa,tatoeba_e5 --limit 8   # every new type
+    python benchmarks/attack.py --model E5 --models tydiqa=QA_CKPT,xcopa=COPA_CKPT --tasks tydiqa:train,xcopa
+
+A task is ``NAME[:SPLIT]`` (TyDiQA-GoldP has labelled target-language rows only in ``train`` offline, MLQA in
+``validation``); without ``--langs`` each task runs its default languages (:data:`LANGS`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.attack.search import run_attack  # noqa: E402
+from harness.attack.slots import example_slots  # noqa: E402
+from harness.attack.support import attack_support  # noqa: E402
 from harness.data.examples import load_examples  # noqa: E402
 from harness.models.loading import ModelCache, RuntimeOptions  # noqa: E402
 from harness.models.predictors import get_predictor  # noqa: E402
@@ -32,31 +40,46 @@ from perturbations import load_suite  # noqa: E402
 from perturbations.candidates import CandidateGenerator  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LANGS = {"udpos": "de,fi,ru,tr", "panx": "de,fi,ru,tr", "xnli": "de,ru,tr", "pawsx": "de,ko", "tydiqa": "ko,sw",
+         "mlqa": "de,ar", "xquad": "de,ru,tr", "xcopa": "et,it,tr", "tatoeba": "de,fi,tr", "tatoeba_e5": "de,fi,tr"}
 
 
 def bench_language(predictor: Any, condition: Any, lang: str, examples: list[dict], batch_size: int) -> dict:
     spec = predictor.spec
     attack = condition.attack
+    support = attack_support(predictor, examples, attack)
     generator = CandidateGenerator(condition.steps, lang, max_candidates=attack.max_candidates, seed=condition.seed,
                                    real_word_typos=attack.real_word_typos,
                                    inflection_prefix=attack.inflection_prefix)
-    generator.slots(examples[0], spec.perturb_fields, spec.type == "token_classification")  # load tables first
-    result = run_attack(examples, predictor.score_gold, generator, attack, fields=spec.perturb_fields,
-                        token_task=spec.type == "token_classification", seed=condition.seed, group_size=batch_size)
+    example_slots(generator, examples[0], spec.perturb_fields, support.policy)  # load tables first
+    result = run_attack(examples, support.score, generator, attack, fields=spec.perturb_fields,
+                        policy=support.policy, seed=condition.seed, group_size=batch_size)
     attacked = [o for o in result.outcomes if o.attacked]
     n = len(examples)
-    return {"lang": lang, "n": n, "seconds": round(result.seconds, 2),
+    return {"task": spec.name, "type": spec.type, "lang": lang, "n": n, "seconds": round(result.seconds, 2),
             "examples_per_s": round(n / result.seconds, 3), "model_calls_per_example": round(result.model_calls / n, 1),
             "score_calls": result.score_calls, "texts_per_s": round(result.model_calls / result.seconds, 1),
+            "n_attacked": len(attacked),
             "success_rate": round(sum(o.flipped for o in attacked) / max(len(attacked), 1), 3),
             "mean_edited_words": round(sum(len(o.edits) for o in attacked) / max(len(attacked), 1), 2)}
 
 
+def total(rows: list[dict], label: str) -> dict:
+    n, seconds = sum(r["n"] for r in rows), sum(r["seconds"] for r in rows)
+    calls = sum(r["model_calls_per_example"] * r["n"] for r in rows)
+    return {"task": label, "lang": "all", "n": n, "seconds": round(seconds, 2),
+            "examples_per_s": round(n / seconds, 3) if seconds else 0.0,
+            "model_calls_per_example": round(calls / n, 1) if n else 0.0,
+            "texts_per_s": round(calls / seconds, 1) if seconds else 0.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="checkpoint with the task's head (local directory)")
-    parser.add_argument("--task", default="udpos", help="a pair or token classification task")
-    parser.add_argument("--langs", default="de,fi,ru,tr")
+    parser.add_argument("--model", required=True, help="checkpoint for every task (local directory)")
+    parser.add_argument("--models", default="", help="TASK=CKPT,… overriding --model for some tasks")
+    parser.add_argument("--tasks", default="udpos", help="comma-separated NAME[:SPLIT] (any task type)")
+    parser.add_argument("--task", help=argparse.SUPPRESS)  # the former single-task flag
+    parser.add_argument("--langs", help="languages for every task (default: per task, see LANGS)")
     parser.add_argument("--limit", type=int, default=32, help="examples per language")
     parser.add_argument("--suite", default="adversarial")
     parser.add_argument("--condition", default="greedy")
@@ -71,28 +94,30 @@ def main() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    spec = resolve_task(args.task)
     condition = load_suite(args.suite, resources_dir=args.data_dir).condition(args.condition)
-    if condition.attack is None or not condition.applies_to(spec.type):
-        raise SystemExit(f"{args.suite}.{args.condition} is not an attack for {spec.type}")
+    models = dict(item.split("=", 1) for item in args.models.split(",") if item)
     options = RuntimeOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size, progress=False)
-    predictor = get_predictor(spec, ModelCache(args.model, options), options)
-    device = predictor.models.get(spec.type).device
-    rows = []
-    for lang in [x for x in args.langs.split(",") if x]:
-        examples = load_examples(spec, lang, data_dir=args.data_dir, limit=args.limit)
-        rows.append(bench_language(predictor, condition, lang, examples, args.batch_size))
-        print(json.dumps(rows[-1]))
-    n, seconds = sum(r["n"] for r in rows), sum(r["seconds"] for r in rows)
-    calls = sum(r["model_calls_per_example"] * r["n"] for r in rows)
-    total = {"lang": "all", "n": n, "seconds": round(seconds, 2), "examples_per_s": round(n / seconds, 3),
-             "model_calls_per_example": round(calls / n, 1), "texts_per_s": round(calls / seconds, 1)}
-    print(json.dumps(total))
+    rows, totals, device = [], [], "cpu"
+    for item in [x for x in (args.task or args.tasks).split(",") if x]:
+        name, _, split = item.partition(":")
+        spec = resolve_task(name)
+        if condition.attack is None or not condition.applies_to(spec.type):
+            raise SystemExit(f"{args.suite}.{args.condition} is not an attack for {spec.type}")
+        predictor = get_predictor(spec, ModelCache(models.get(name, args.model), options), options)
+        device = predictor.models.get(spec.type).device
+        task_rows = []
+        for lang in [x for x in (args.langs or LANGS.get(name, spec.source_language)).split(",") if x]:
+            examples = load_examples(spec, lang, split or None, data_dir=args.data_dir, limit=args.limit)
+            task_rows.append(bench_language(predictor, condition, lang, examples, args.batch_size))
+            print(json.dumps(task_rows[-1]))
+        totals.append(total(task_rows, name))
+        print(json.dumps(totals[-1]))
+        rows += task_rows
     name = torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu"
-    print(f"{args.suite}.{args.condition} on {args.task}, device {device} ({name}), torch threads "
-          f"{torch.get_num_threads()}, batch {args.batch_size}, dtype {args.dtype}")
+    print(f"{args.suite}.{args.condition}, device {device} ({name}), torch threads {torch.get_num_threads()}, "
+          f"batch {args.batch_size}, dtype {args.dtype}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "total": total, "device": device}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"rows": rows, "totals": totals, "device": device}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

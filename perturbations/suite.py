@@ -46,19 +46,25 @@ ALGORITHM_VERSION = "1"  # bump when a perturbation's output for the same inputs
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SEARCHES = ("greedy", "random")
 UNTIL = ("flip", "budget")
-ATTACK_TASK_TYPES = ("pair_classification", "token_classification")
+QA_SUCCESS = ("f1", "em")
+# every built-in task type, in registration order (each declares how it is attacked: harness.tasktypes)
+ATTACK_TASK_TYPES = ("pair_classification", "retrieval", "token_classification", "qa", "multiple_choice",
+                     "candidate_retrieval")
 
 
 @dataclass(frozen=True)
 class AttackParams:
     """How an adversarial condition searches the candidate edits of its steps.
 
-    search: ``greedy`` (model-guided: each step applies the candidate edit that most lowers the gold label's
-    probability) or ``random`` (the same number of edits, drawn uniformly; a same-budget baseline).
+    search: ``greedy`` (model-guided: each step applies the candidate edit that most lowers the model's score of
+    the gold answer: the gold label's log-probability, the gold span's, the gold choice's or target's margin) or
+    ``random`` (the same number of edits, drawn uniformly; a same-budget baseline).
     budget: at most this fraction of an example's words is edited (at least one word).
     max_candidates: replacements per word and family (a seeded sample when a family has more).
     max_queries: model calls (texts scored) per example, the clean scoring included.
     until: ``flip`` (stop once the prediction is wrong) or ``budget`` (keep lowering the gold score).
+    qa_success: when an extractive QA attack succeeds: ``f1`` (the prediction's token F1 against the gold answers
+    drops below 0.5) or ``em`` (an exact match is lost).
     real_word_typos: keep typo candidates that are words of the language (simplemma's dictionary): off by
     default, since a search finds the ones that change the word (de ``mit`` -> ``mir``), not its spelling.
     inflection_prefix: inflection candidates share at least this many initial letters with the word (0: any),
@@ -72,6 +78,7 @@ class AttackParams:
     until: str = "flip"
     real_word_typos: bool = False
     inflection_prefix: int = 2
+    qa_success: str = "f1"
 
     def check(self) -> None:
         if self.search not in SEARCHES:
@@ -85,6 +92,9 @@ class AttackParams:
                              "max_queries")
         if self.until not in UNTIL:
             raise ParamError(f"until must be one of {', '.join(UNTIL)}, got {self.until!r}", "until")
+        if self.qa_success not in QA_SUCCESS:
+            raise ParamError(f"qa_success must be one of {', '.join(QA_SUCCESS)}, got {self.qa_success!r}",
+                             "qa_success")
         if self.inflection_prefix < 0:
             raise ParamError(f"inflection_prefix must be >= 0, got {self.inflection_prefix}", "inflection_prefix")
 
@@ -107,7 +117,7 @@ class Condition:
         return self.attack is not None
 
     def applies_to(self, task_type: str) -> bool:
-        """Random conditions apply to every task type; attacks to pair and token classification."""
+        """Random conditions apply to every task type; attacks to the types in :data:`ATTACK_TASK_TYPES`."""
         return self.attack is None or task_type in ATTACK_TASK_TYPES
 
     def claims(self, lang: str) -> bool:

@@ -15,20 +15,13 @@ def flipped(clean: np.ndarray, now: np.ndarray) -> bool:
     return bool(np.any(clean & ~now))
 
 
-def record_correct(record: dict) -> np.ndarray:
-    """Per-label correctness of a prediction record (one entry for a label, one per word for tags)."""
-    pred, gold = record["pred"], record["gold"]
-    if isinstance(gold, list):
-        return np.array([p == g for p, g in zip(pred, gold, strict=True)], dtype=bool)
-    return np.array([pred == gold])
-
-
-def success_stats(clean_correct: Sequence[np.ndarray], records: Sequence[dict],
+def success_stats(clean_correct: Sequence[np.ndarray], final_correct: Sequence[np.ndarray],
                   edits: Sequence[int]) -> dict[str, Any]:
     """Success among the examples correct on the clean input (token tasks: with a correct tag), judged on the
-    final predictions (a correct label or tag became wrong), and edited words per attacked / successful example."""
+    final predictions (``final_correct``, the task type's judge of each record: a correct label, tag, choice,
+    target or answer became wrong), and edited words per attacked / successful example."""
     attacked = [i for i, c in enumerate(clean_correct) if c.any()]
-    hits = [i for i in attacked if flipped(clean_correct[i], record_correct(records[i]))]
+    hits = [i for i in attacked if flipped(clean_correct[i], final_correct[i])]
 
     def mean(rows: list[int]) -> float:
         return round(float(np.mean([edits[i] for i in rows])), 4) if rows else 0.0

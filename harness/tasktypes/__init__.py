@@ -10,6 +10,7 @@ from harness.tasktypes import (
     token_classification,
 )
 from harness.tasktypes.base import (
+    AttackSupport,
     Section,
     Submission,
     TaskType,
@@ -26,5 +27,5 @@ from harness.tasktypes.base import (
 for _module in (pair_classification, retrieval, token_classification, qa, multiple_choice, candidate_retrieval):
     register(_module.TYPE)
 
-__all__ = ["Section", "Submission", "TaskType", "Training", "all_types", "get", "names", "register", "resolve",
+__all__ = ["AttackSupport", "Section", "Submission", "TaskType", "Training", "all_types", "get", "names", "register", "resolve",
            "section_owner", "unregister"]

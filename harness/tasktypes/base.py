@@ -3,7 +3,7 @@
 A :class:`TaskType` holds everything that varies by task type: its canonical example fields and how source
 rows become them, its option section in task files and its checks, the model head, the predictor, the
 metrics that apply, fine-tuning defaults and features, the XTREME submission reader, the perturbation field
-policy and whether attacks apply. Built-in types live one per module in this package; a new type is one
+policy and how attacks apply. Built-in types live one per module in this package; a new type is one
 subclass and one :func:`register` call, from anywhere.
 
 This package sits below ``harness.spec``: it imports nothing of the harness but :mod:`harness.errors`.
@@ -54,6 +54,23 @@ class Training:
     keys: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AttackSupport:
+    """How model-guided attacks (``harness.attack``) treat a task type.
+
+    The predictor's ``score_gold(examples, **options)`` returns, per example, the score the search lowers and an
+    array of per-label correctness (one entry for a label, one per word for tags); ``judge(record, params)``
+    gives the same array for a prediction record (``params``: the attack's ``AttackParams``), which decides
+    success on the final predictions. ``score_options`` names the keywords ``score_gold`` takes beyond the
+    examples: ``unit`` (the unit's clean examples, e.g. the targets a query is ranked among) and ``qa_success``
+    (the attack's QA success criterion). Which fields are edited, and what an edit must keep (one token per
+    token, gold answer spans), is the type's :class:`~perturbations.policies.FieldPolicy`.
+    """
+
+    judge: Ref
+    score_options: tuple[str, ...] = ()
+
+
 class TaskType:
     """One task type. Subclass, set the attributes, override the hooks that differ, :func:`register` it."""
 
@@ -68,7 +85,7 @@ class TaskType:
     predictor: Ref = None  # a harness.models.predictors.Predictor subclass
     metrics: tuple[str, ...] = ()  # the metrics a task of this type may report
     field_policy: FieldPolicy = TEXT
-    attackable: bool = False  # model-guided attacks apply
+    attack: AttackSupport | None = None  # model-guided attacks apply (None: they skip this type)
     text_pairs: bool = False  # examples are (text_a, text_b) pairs a cross-language condition may mix
     examples: Ref = None  # a loader replacing the generic one: (spec, lang, split, *, data_dir, limit) -> examples
     submission: Submission | None = None
@@ -77,6 +94,11 @@ class TaskType:
     @property
     def fields(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def attackable(self) -> bool:
+        """Model-guided attacks apply (:attr:`attack` is declared)."""
+        return self.attack is not None
 
     def canonicalize(self, examples: list[dict], spec: Spec, *, dataset: Any, columns: dict[str, list[str]],
                      origin: str) -> None:

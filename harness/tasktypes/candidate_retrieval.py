@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.tasktypes.base import Section, Spec, TaskType
+from harness.tasktypes.base import AttackSupport, Section, Spec, TaskType
 from perturbations.policies import TEXT
 
 
@@ -35,6 +35,7 @@ class CandidateRetrieval(TaskType):
     predictor = "harness.models.predictors.candidates:PoolRetriever"
     metrics = ("map_at_20",)
     field_policy = TEXT
+    attack = AttackSupport("harness.attack.judges:listed")
     examples = "harness.data.candidates:load_queries"
 
     def data_source(self, spec: Spec) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
-from harness.tasktypes.base import Section, Spec, Submission, TaskType, Training, column_label
+from harness.tasktypes.base import AttackSupport, Section, Spec, Submission, TaskType, Training, column_label
 from harness.tasktypes.submission import check_count, index_of, read_lines
 from perturbations.policies import TEXT
 
@@ -44,6 +44,7 @@ class MultipleChoice(TaskType):
     predictor = "harness.models.predictors.choice:ChoiceScorer"
     metrics = ("accuracy",)
     field_policy = TEXT
+    attack = AttackSupport("harness.attack.judges:label")
     submission = Submission("tsv", read_submission)
     # google-research/xtreme scripts/train_xcopa.sh for base-size models
     training = Training({"learning_rate": 2e-5, "epochs": 5.0, "batch_size": 32, "max_length": 128},

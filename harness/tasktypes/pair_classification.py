@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
-from harness.tasktypes.base import Spec, Submission, TaskType, Training, column_label, label_lookup
+from harness.tasktypes.base import (
+    AttackSupport,
+    Spec,
+    Submission,
+    TaskType,
+    Training,
+    column_label,
+    label_lookup,
+)
 from harness.tasktypes.submission import check_count, label_of, read_lines
 from perturbations.policies import TEXT
 
@@ -31,7 +39,7 @@ class PairClassification(TaskType):
     predictor = "harness.models.predictors.pair:PairClassifier"
     metrics = ("accuracy",)
     field_policy = TEXT
-    attackable = True
+    attack = AttackSupport("harness.attack.judges:label")
     text_pairs = True
     submission = Submission("tsv", read_submission)
     # google-research/xtreme scripts/train_xnli.sh for base-size models (batch 8 x grad-acc 4)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
-from harness.tasktypes.base import Section, Spec, Submission, TaskType, Training
+from harness.tasktypes.base import AttackSupport, Section, Spec, Submission, TaskType, Training
 from harness.tasktypes.submission import read_text
 from perturbations.policies import ANSWER_SPANS
 
@@ -86,6 +86,7 @@ class QA(TaskType):
     predictor = "harness.models.predictors.qa:SpanExtractor"
     metrics = ("exact_match", "f1", "em_f1")
     field_policy = ANSWER_SPANS
+    attack = AttackSupport("harness.attack.judges:answer", score_options=("qa_success",))
     submission = Submission("json", read_submission)
     # google-research/xtreme scripts/train_qa.sh for base-size models (batch 4 x grad-acc 8)
     training = Training({"learning_rate": 3e-5, "epochs": 3.0, "batch_size": 32, "max_length": 384,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.tasktypes.base import Spec, Submission, TaskType
+from harness.tasktypes.base import AttackSupport, Spec, Submission, TaskType
 from harness.tasktypes.submission import check_count, index_of, read_lines
 from perturbations.policies import TEXT
 
@@ -29,6 +29,7 @@ class Retrieval(TaskType):
     predictor = "harness.models.predictors.retrieval:BitextRetriever"
     metrics = ("accuracy", "accuracy_en2xx")
     field_policy = TEXT
+    attack = AttackSupport("harness.attack.judges:label", score_options=("unit",))
     submission = Submission("tsv", read_submission)
 
 

@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
-from harness.tasktypes.base import Section, Spec, Submission, TaskType, Training, column_label, label_lookup
+from harness.tasktypes.base import (
+    AttackSupport,
+    Section,
+    Spec,
+    Submission,
+    TaskType,
+    Training,
+    column_label,
+    label_lookup,
+)
 from harness.tasktypes.submission import check_count, label_of, read_sentences
 from perturbations.policies import ALIGNED_TOKENS
 
@@ -55,7 +64,7 @@ class TokenClassification(TaskType):
     predictor = "harness.models.predictors.token:TokenTagger"
     metrics = ("token_accuracy", "entity_f1", "entity_precision", "entity_recall")
     field_policy = ALIGNED_TOKENS
-    attackable = True
+    attack = AttackSupport("harness.attack.judges:tags")
     submission = Submission("tsv", read_submission)
     # google-research/xtreme scripts/train_udpos.sh, train_panx.sh for base-size models
     training = Training({"learning_rate": 2e-5, "epochs": 10.0, "batch_size": 32, "max_length": 128},

@@ -5,18 +5,22 @@ normalization, max_length, top_k) and rank the pool by cosine similarity.
 Records keep the ``top_k`` ids (``ranked``), the relevant ids (``gold``) and the best id (``pred``), so
 mAP@k is computed from records alone. Pool embeddings are computed once per pool and reused for every
 language of the task.
+
+For attacks, :meth:`PoolRetriever.score_gold` gives each query's rank margin: the best similarity of a relevant
+candidate minus that of the best other candidate (:func:`harness.models.predictors.retrieval.rank_margins`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from harness.data.candidates import candidate_pool
 from harness.models.pooling import embed
 from harness.models.predictors import Predictor
-from harness.models.predictors.retrieval import SIMILARITY_ROWS
+from harness.models.predictors.retrieval import SIMILARITY_ROWS, rank_margins
 
 
 class PoolRetriever(Predictor):
@@ -57,6 +61,20 @@ class PoolRetriever(Predictor):
                             "pred": ranked[0] if ranked else None, "ranked": ranked,
                             "score": round(values[row][0], 5) if ranked else None})
         return records
+
+    def score_gold(self, examples: list[dict]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Batched scores for attacks: per query, its rank margin in the pool (relevant: ``positives``) and a
+        one-element array holding whether the best candidate is relevant (``pred`` among ``gold``)."""
+        if not examples:
+            return np.zeros(0), []
+        ids, pool = self._pool(examples[0]["pool"])
+        template = self.spec.candidates.query_template
+        texts = [template.format(query=e["query"], context=e.get("context", "")) for e in examples]
+        queries = self._embed(texts, self.spec.retrieval.prefix, None)
+        position = {cid: j for j, cid in enumerate(ids)}
+        relevant = [[position[p] for p in e["positives"] if p in position] for e in examples]
+        margins, hits = rank_margins(queries, pool, relevant)
+        return margins, [np.array([bool(h)]) for h in hits]
 
 
 def top_k(queries: torch.Tensor, pool: torch.Tensor, k: int) -> tuple[list[list[int]], list[list[float]]]:

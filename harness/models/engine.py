@@ -1,10 +1,11 @@
 """The inference loop every predictor uses: tokenization ahead of compute, token-budget batches, outputs kept
 on the device until the end.
 
-A background thread encodes the items chunk by chunk (fast tokenizers release the GIL), plans each chunk's
+On CUDA a background thread encodes the items chunk by chunk (fast tokenizers release the GIL), plans each chunk's
 length-sorted batches under the token budget, collates them into (pinned, on CUDA) host tensors and queues
 them; the calling thread copies each batch to the device without blocking, runs the model and keeps the
-outputs on the device, so nothing synchronises per batch. Outputs move to the host once, at the end.
+outputs on the device, so nothing synchronises per batch. Outputs move to the host once, at the end. On CPU
+the same steps run inline: torch's intra-op threads already use every core.
 
 Three output kinds cover every task type:
 
@@ -74,6 +75,8 @@ class Engine:
     settings: Inference
     pad_id: int = 0
     chunk_items: int = 0  # items encoded per chunk (0: 1,024 on CPU, 2,048 on CUDA)
+    overlap: bool | None = None  # encode in a background thread (None: on CUDA only — on CPU torch's threads
+    # already occupy every core, and a producer thread only competes with them for cores and the GIL)
     _offset: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -99,7 +102,8 @@ class Engine:
             return []
         packed = self.settings.packed and group == 1
         batches = self._produce(items, encode, packed=packed, group=group)
-        source = _prefetch(batches) if len(items) >= _INLINE_ITEMS else batches
+        overlap = self.settings.device.startswith("cuda") if self.overlap is None else self.overlap
+        source = _prefetch(batches) if overlap and len(items) >= _INLINE_ITEMS else batches
         pending: list[_Pending] = []
         extras: list[Any] = []
         owners: list[int] = []

@@ -4,6 +4,7 @@ from ../shared/data; batch planning keeps its limits; errors in the encoding thr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,12 @@ import torch
 
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
+from harness.models import engine as engine_module
 from harness.models.batching import collate_packed, packed_batches, padded_batches
 from harness.models.engine import Encoded, Engine
 from harness.models.inference import PACKED_SDPA, Inference, RuntimeOptions, resolve
 from harness.models.loading import ModelCache
-from harness.models.predictors import get_predictor
+from harness.models.predictors import Predictor, get_predictor
 from harness.spec.taskspec import load_task, resolve_task
 from tests.conftest import make_tiny_model
 
@@ -62,7 +64,7 @@ def _examples(task: str, shared_data: Path, tmp_path: Path) -> tuple[object, lis
         spec = load_task(variant)
         return spec, [e for lang in LANGS[task] for e in load_examples(spec, lang, data_dir=FIXTURES)]
     spec = resolve_task(task)
-    split = "train" if task == "tydiqa" else None
+    split = "validation" if task == "mlqa" else None  # the MLQA samples are its dev set
     rows = [e for lang in LANGS[task] for e in load_examples(spec, lang, split, data_dir=shared_data, limit=10)]
     return spec, rows
 
@@ -86,7 +88,7 @@ def _same(a: list[dict], b: list[dict]) -> None:
 @pytest.mark.parametrize("arch", ["bert", "xlm-roberta"])
 @pytest.mark.parametrize("task", list(HEADS))
 def test_batched_and_packed_predictions_equal_one_at_a_time(task: str, arch: str, models: dict, shared_data: Path,
-                                                            tmp_path: Path) -> None:
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec, examples = _examples(task, shared_data, tmp_path)
     assert len(examples) >= 4
     model = models[task, arch]
@@ -97,6 +99,12 @@ def test_batched_and_packed_predictions_equal_one_at_a_time(task: str, arch: str
             _same(records, reference)
         except AssertionError as err:
             raise AssertionError(f"{task} {arch} {name}: {err}") from None
+    # chunks of 8 items encoded in the background thread (as on CUDA): owners map back across chunks
+    plain_engine = Predictor.engine
+    monkeypatch.setattr(engine_module, "_INLINE_ITEMS", 1)
+    monkeypatch.setattr(Predictor, "engine",
+                        lambda self, loaded: replace(plain_engine(self, loaded), overlap=True, chunk_items=8))
+    _same(_predict(spec, model, BATCHINGS[2][1], examples), reference)
 
 
 @pytest.mark.data
@@ -160,21 +168,21 @@ def test_collate_packed_positions_and_boundaries() -> None:
 
 def test_encoding_errors_in_the_background_thread_surface() -> None:
     settings = Inference("cpu", "float32", "sdpa", False, max_tokens=64, batch_size=4)
-    engine = Engine(torch.nn.Identity(), settings, chunk_items=16)
+    engine = Engine(torch.nn.Identity(), settings, chunk_items=16, overlap=True)
 
     def encode(chunk: list[int]) -> Encoded:
-        if chunk[0] >= 32:
+        if chunk[0] >= 100:
             raise XRobustError("bad row", field="text_a")
         return Encoded({"input_ids": [[1] * (1 + i % 5) for i in chunk]})
 
     def forward(inputs: dict) -> torch.Tensor:
         return inputs["input_ids"].float().sum(-1, keepdim=True)
 
-    rows = engine.run(list(range(30)), encode, forward, kind="sequence")
-    assert [float(r.output[0]) for r in rows] == [1.0 + i % 5 for i in range(30)]
-    assert [r.owner for r in rows] == list(range(30))
+    rows = engine.run(list(range(90)), encode, forward, kind="sequence")  # 6 chunks through the thread
+    assert [float(r.output[0]) for r in rows] == [1.0 + i % 5 for i in range(90)]
+    assert [r.owner for r in rows] == list(range(90))
     with pytest.raises(XRobustError, match="bad row"):
-        engine.run(list(range(100)), encode, forward, kind="sequence")
+        engine.run(list(range(150)), encode, forward, kind="sequence")
 
 
 def test_auto_settings_on_cpu_and_bad_values() -> None:

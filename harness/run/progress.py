@@ -97,8 +97,6 @@ class LiveProgress(Events):
         with self._lock:
             entry = self._job(job, kind)
             entry.total, entry.done, entry.finished = total, done, 0
-            if entry.started is None:
-                entry.started = time.monotonic()
             self._changed(entry, force=True)
 
     def unit_started(self, job: str, unit: str, worker: WorkerInfo | None = None) -> None:
@@ -106,6 +104,7 @@ class LiveProgress(Events):
             entry = self._job(job)
             entry.running[unit] = f"w{worker.slot}" if worker is not None else "here"
             entry.state = "running"
+            entry.started = entry.started or time.monotonic()
             self._changed(entry)
 
     def unit_done(self, job: str, unit: str, worker: WorkerInfo | None = None) -> None:
@@ -136,9 +135,11 @@ class LiveProgress(Events):
     def job_state(self, job: str, state: str) -> None:
         with self._lock:
             entry = self._job(job)
+            if entry.state == state:
+                return
             entry.state = state
-            if state == "running" and entry.started is None:
-                entry.started = time.monotonic()
+            if state == "running":
+                entry.started = entry.started or time.monotonic()
             if state != "running":
                 entry.running.clear()
             self._changed(entry, force=True)
@@ -152,7 +153,7 @@ class LiveProgress(Events):
         return self._jobs[name]
 
     def job_line(self, job: _Job) -> str:
-        units = f"{job.done + job.finished}/{job.total} units" if job.total else ""
+        units = f"{job.done + job.finished}/{job.total} units" if job.total and job.kind == "eval" else ""
         running = f", {len(job.running)} running ({', '.join(sorted(set(job.running.values())))})" \
             if job.running else ""
         retries = f", {job.retries} retried" if job.retries else ""

@@ -119,6 +119,27 @@ Pending = tuple[Planned, str]  # a unit to compute and its fingerprint
 RESULTS_EVERY_S = 2.0  # ray: results.json is rebuilt at most this often while units arrive, and at the end
 
 
+def plan_units(req: RunRequest) -> list[Planned]:
+    """Every unit to predict, per task and language: clean, the suite's conditions (a condition with
+    ``variants: K`` gives K units, "<suite>.<cond>" and "<suite>.<cond>~v<k>" for k = 1..K-1), the
+    cross-language pairs, and one unit "<suite>.<cond>@from-<its submission>" per greedy attack unit of an
+    ``adversarial_from`` run with this task, language and split. Needs no model."""
+    _check_languages(req.langs, req.tasks)
+    sources = load_sources(req.adversarial_from) if req.adversarial_from else []
+    conditions = _conditions(req)
+    units = []
+    for spec in req.tasks:
+        split = req.split or spec.eval_split
+        here = conditions + [Transfer(source) for source in sources if source.unit.split == split]
+        for lang in _languages_for(spec, req.langs):
+            units += [Planned(spec, Unit(spec.name, lang, split, str(c.id)), c) for c in here
+                      if c.claims(lang) and c.applies_to(spec)]
+    if req.adversarial_from and not any(isinstance(p.condition, Transfer) for p in units):
+        raise XRobustError("no stored greedy attack units for the requested tasks, languages and split in "
+                           f"{', '.join(map(str, req.adversarial_from))}", field="--adversarial-from")
+    return units
+
+
 class Runner:
     """Runs a :class:`RunRequest` against a :class:`RunStore`, its pending units on ``executor`` (default: this
     process), reporting to ``events`` (default: nothing)."""
@@ -184,25 +205,8 @@ class Runner:
         return fingerprint(base=fp, variant=variant) if variant else fp
 
     def plan(self) -> list[Planned]:
-        """Every unit to predict, per task and language: clean, the suite's conditions (a condition with
-        ``variants: K`` gives K units, "<suite>.<cond>" and "<suite>.<cond>~v<k>" for k = 1..K-1), the
-        cross-language pairs, and one unit "<suite>.<cond>@from-<its submission>" per greedy attack unit of an
-        ``adversarial_from`` run with this task, language and split."""
-        req = self.request
-        _check_languages(req.langs, req.tasks)
-        sources = load_sources(req.adversarial_from) if req.adversarial_from else []
-        conditions = _conditions(req)
-        units = []
-        for spec in req.tasks:
-            split = req.split or spec.eval_split
-            here = conditions + [Transfer(source) for source in sources if source.unit.split == split]
-            for lang in _languages_for(spec, req.langs):
-                units += [Planned(spec, Unit(spec.name, lang, split, str(c.id)), c) for c in here
-                          if c.claims(lang) and c.applies_to(spec)]
-        if req.adversarial_from and not any(isinstance(p.condition, Transfer) for p in units):
-            raise XRobustError("no stored greedy attack units for the requested tasks, languages and split in "
-                               f"{', '.join(map(str, req.adversarial_from))}", field="--adversarial-from")
-        return units
+        """Every unit to predict (:func:`plan_units`)."""
+        return plan_units(self.request)
 
     def run(self) -> dict:
         """Run every pending unit; returns the results dict that was written."""

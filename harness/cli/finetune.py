@@ -40,7 +40,19 @@ def register(sub: Any) -> None:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--lr-scheduler", choices=["linear", "constant", "cosine"], help="after warm-up (XTREME: linear)")
     p.add_argument("--max-grad-norm", type=float, help="gradient clipping (0: none; default 1.0)")
-    p.add_argument("--seed", type=int)
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int)
+    seeds.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3: one checkpoint per seed of the same "
+                                       "recipe, in OUT/seed-<k> (or OUT with {seed} filled in)")
+    p.add_argument("--eval-steps", type=int, metavar="N", help="with --select-on dev: score the dev set every N "
+                                                                "optimizer steps (and after the last)")
+    p.add_argument("--select-on", default="last", choices=["last", "dev"],
+                   help="dev: keep the weights with the best source-language dev score, as XTREME does (the "
+                        "card records the step); last: the final weights")
+    p.add_argument("--dev-split", help="split to select on (default: the task's `splits.dev`, else validation)")
+    p.add_argument("--dev-holdout", type=int, default=0, metavar="N",
+                   help="select on the last N training examples per language instead (left out of training)")
+    p.add_argument("--dev-limit", type=int, metavar="N", help="first N dev examples per language")
     p.add_argument("--device", default="auto", choices=["auto", "cpu"], help="auto: CUDA if available")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -52,7 +64,8 @@ def _command(args: argparse.Namespace) -> list[str]:
     out = ["finetune"]
     for name, value in vars(args).items():
         if name in ("func", "command", "verbose") or value in (None, False) or \
-                (name, value) in (("augment_copies", 1), ("device", "auto")):
+                (name, value) in (("augment_copies", 1), ("device", "auto"), ("select_on", "last"),
+                                  ("dev_holdout", 0)):
             continue
         flag = "--" + name.replace("_", "-")
         out += [flag] if value is True else [flag, str(value)]
@@ -61,7 +74,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from harness.finetune.card import read_card
-    from harness.finetune.train import FinetuneRequest, finetune
+    from harness.finetune.train import FinetuneRequest, finetune, finetune_seeds
 
     if args.augment_copies < 1:
         raise XRobustError("must be at least 1", field="--augment-copies")
@@ -76,12 +89,28 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         augment_copies=args.augment_copies, resources=args.resources,
         data_dir=Path(args.data_dir) if args.data_dir else None, overrides=overrides,
         overwrite=args.overwrite, progress=not args.no_progress, device=args.device,
-        command=_command(args))
-    out = finetune(request)
-    card = read_card(out) or {}
-    train = card.get("training", {})
-    stages = " -> ".join(s["task"] for s in card.get("stages", []))
-    print(f"stages: {stages}; steps {train.get('steps')}; final loss {train.get('train_loss')}; "
-          f"{card.get('data', {}).get('n_training_examples')} training examples")
-    print(f"checkpoint: {out}")
+        command=_command(args), select_on=args.select_on, eval_steps=args.eval_steps, dev_split=args.dev_split,
+        dev_holdout=args.dev_holdout, dev_limit=args.dev_limit)
+    outs = finetune_seeds(request, parse_seeds(args.seeds)) if args.seeds else [finetune(request)]
+    for out in outs:
+        card = read_card(out) or {}
+        train = card.get("training", {})
+        stages = " -> ".join(s["task"] for s in card.get("stages", []))
+        sel = card.get("selection") or {}
+        kept = f"; kept step {sel['best_step']} (dev {sel['metric']} {sel['best_score']})" \
+            if sel.get("select_on") == "dev" else ""
+        print(f"seed {card.get('seed')}: stages: {stages}; steps {train.get('steps')}; final loss "
+              f"{train.get('train_loss')}; {card.get('data', {}).get('n_training_examples')} training examples{kept}")
+        print(f"checkpoint: {out}")
     return 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1,2,3`` → [1, 2, 3] (distinct integers)."""
+    try:
+        seeds = [int(part) for part in csv_list(text)]
+    except ValueError:
+        raise XRobustError(f"expected comma-separated integers, got {text!r}", field="--seeds") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise XRobustError(f"expected distinct seeds, got {text!r}", field="--seeds")
+    return seeds

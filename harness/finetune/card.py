@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.stats.systems import recipe_digest
 from harness.store.signature import library_versions
 
 CARD_FILE = "xrobust-card.json"
@@ -28,10 +29,14 @@ def _versions() -> dict[str, str]:
 
 
 def build_card(*, base: dict[str, Any], stages: list[dict[str, Any]], command: list[str],
-               data_dir: str | Path | None) -> dict[str, Any]:
-    """Top level = the target (last) stage; ``stages`` = every stage in training order."""
+               data_dir: str | Path | None, selection: dict[str, Any] | None = None,
+               seeds: list[int] | None = None) -> dict[str, Any]:
+    """Top level = the target (last) stage; ``stages`` = every stage in training order. ``seed`` is the
+    training seed, ``seeds`` the seed set it was trained in (``--seeds``), ``recipe`` a digest equal for every
+    seed of one recipe (:func:`harness.stats.systems.recipe_digest`), ``selection`` the dev-set model
+    selection (``--select-on dev``) with the step whose weights were kept."""
     target = stages[-1]
-    return {
+    card = {
         "format": CARD_FORMAT,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(["xrobust", *command]) if command else "",
@@ -46,8 +51,13 @@ def build_card(*, base: dict[str, Any], stages: list[dict[str, Any]], command: l
         "intermediate": [s["task"] for s in stages[:-1]],
         "augmentation": target["augmentation"],
         "stages": stages,
+        "seed": target["training"]["seed"],
+        "seeds": list(seeds or [target["training"]["seed"]]),
+        "selection": selection or {"select_on": "last"},
         "libraries": _versions(),
     }
+    card["recipe"] = recipe_digest(card)
+    return card
 
 
 def read_card(directory: str | Path) -> dict[str, Any] | None:
@@ -67,6 +77,17 @@ def _fmt_aug(aug: dict[str, Any] | None) -> str:
     return (f"suite `{aug['suite']}`, {aug['copies']} perturbed cop{'y' if aug['copies'] == 1 else 'ies'} per "
             f"example (conditions: {', '.join(conditions)}); {aug['n_added']} added to {aug['n_original']} "
             f"originals, {aug['n_changed']} of them differ from their original")
+
+
+def _fmt_selection(sel: dict[str, Any] | None) -> str:
+    if not sel or sel.get("select_on") != "dev":
+        return "last step"
+    dev = sel["dev"]
+    source = f"last {dev['holdout']} training examples per language" if dev.get("holdout") else \
+        f"split `{dev['split']}`"
+    return (f"best dev {sel['metric']} {sel['best_score']} at step {sel['best_step']} of {sel['final_step']} "
+            f"(scored every {sel['eval_steps']} steps on {dev['n']} examples, {source} of "
+            f"{', '.join(dev['languages'])})")
 
 
 def render_readme(card: dict[str, Any]) -> str:
@@ -91,6 +112,9 @@ def render_readme(card: dict[str, Any]) -> str:
         f"epochs {train['epochs']}) |",
         f"| lr / batch / seed | {train['learning_rate']} / {train['batch_size']} / {train['seed']} |",
         f"| final train loss | {train['train_loss']} |",
+        f"| seed set / recipe | {', '.join(str(s) for s in card.get('seeds', [train['seed']]))} / "
+        f"{card.get('recipe', '–')} |",
+        f"| model selection | {_fmt_selection(card.get('selection'))} |",
         f"| augmentation | {_fmt_aug(card['augmentation'])} |",
         f"| libraries | {', '.join(f'{k} {v}' for k, v in card['libraries'].items())} |",
         "",

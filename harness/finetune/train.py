@@ -4,10 +4,14 @@ save a normal checkpoint (model, tokenizer, ``xrobust-card.json``, README.md) th
 
 Between stages the head is replaced: each stage loads the base checkpoint with a fresh head of its own
 class, then copies in the encoder weights the previous stage trained (``model.base_model``).
+
+:func:`finetune_seeds` trains one checkpoint per seed of the same recipe (``xrobust finetune --seeds``);
+``select_on="dev"`` keeps the weights with the best source-language dev score (:mod:`.select`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -19,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import tasktypes
+from harness.data.examples import load_examples, local_path
 from harness.errors import XRobustError
 from harness.finetune.card import build_card, write_card
-from harness.finetune.data import TrainingData, augment, load_training, parse_limits
+from harness.finetune.data import TrainingData, augment, check_labels, ids_hash, load_training, parse_limits
 from harness.finetune.features import PadCollator, build_features
 from harness.finetune.params import HyperParams, resolve_params
+from harness.finetune.select import DevSet, Selector, check_selection
 from harness.models.loading import weights_fingerprint
 from harness.spec.taskspec import TaskSpec, builtin_task_files, resolve_task
 
@@ -50,6 +56,12 @@ class FinetuneRequest:
     progress: bool = True
     device: str = "auto"
     command: list[str] = field(default_factory=list)
+    select_on: str = "last"  # last | dev (keep the best source-language dev checkpoint)
+    eval_steps: int | None = None  # score the dev set every N optimizer steps (select_on="dev")
+    dev_split: str | None = None  # default: the task's `splits.dev`, else validation
+    dev_holdout: int = 0  # > 0: the last N training examples per language are the dev set instead
+    dev_limit: int | None = None  # first N dev examples per language
+    seeds: list[int] = field(default_factory=list)  # the seed set this checkpoint belongs to (for the card)
 
 
 @dataclass
@@ -60,6 +72,7 @@ class Stage:
     role: str  # intermediate | target
     params: HyperParams
     data: TrainingData | None = None
+    dev: DevSet | None = None
 
 
 def task_for(ref: str, flag: str) -> TaskSpec:
@@ -122,8 +135,9 @@ def _scheduler(params: HyperParams) -> str:
 
 
 def train_stage(model: Any, tok: Any, rows: list[dict], params: HyperParams, *, progress: bool, device: str,
-                workdir: Path) -> dict[str, Any]:
-    """Train with transformers' Trainer (no evaluation, no checkpoints); returns what the card records."""
+                workdir: Path, callbacks: list[Any] | None = None) -> dict[str, Any]:
+    """Train with transformers' Trainer (no checkpoints on disk; ``callbacks`` may score and keep weights);
+    returns what the card records."""
     import torch
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
@@ -135,7 +149,8 @@ def train_stage(model: Any, tok: Any, rows: list[dict], params: HyperParams, *, 
         lr_scheduler_type=_scheduler(params), save_strategy="no", eval_strategy="no", report_to=[],
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available() and device != "cpu",
         logging_steps=0.05, disable_tqdm=not progress, use_cpu=device == "cpu", remove_unused_columns=False)
-    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=PadCollator(tok.pad_token_id or 0))
+    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=PadCollator(tok.pad_token_id or 0),
+                      callbacks=callbacks or None)
     trainer.remove_callback(PrinterCallback)  # the CLI prints its own summary
     started = time.monotonic()
     result = trainer.train()
@@ -178,6 +193,43 @@ def _load_suite(req: FinetuneRequest) -> Any:
     return load_suite(req.augment, resources_dir=req.resources or req.data_dir)
 
 
+def load_dev(req: FinetuneRequest, stage: Stage) -> DevSet:
+    """The dev examples of the target stage (:mod:`.select`); a holdout is removed from its training data."""
+    assert stage.data is not None
+    spec, examples = stage.spec, []
+    if req.dev_holdout:
+        if req.dev_holdout < 1:
+            raise XRobustError("must be at least 1", field="--dev-holdout")
+        for lang in stage.langs:
+            rows = load_examples(spec, lang, stage.split, data_dir=req.data_dir)[-req.dev_holdout:]
+            for row in rows:
+                row["_lang"] = lang
+            examples += rows
+        held = {(e["_lang"], e["id"]) for e in examples}
+        kept = [e for e in stage.data.examples if (e["_lang"], e["id"]) not in held]
+        per_language = {lang: sum(e["_lang"] == lang for e in kept) for lang in stage.langs}
+        if not kept:
+            raise XRobustError("the dev holdout leaves no training examples", field="--dev-holdout")
+        stage.data = dataclasses.replace(stage.data, examples=kept, per_language=per_language,
+                                         ids_sha256=ids_hash(spec, stage.split, kept))
+        return DevSet(examples, stage.split, list(stage.langs), req.dev_holdout)
+    split = req.dev_split or spec.splits.get("dev", "validation")
+    for lang in stage.langs:
+        if req.data_dir is not None and not local_path(spec, lang, split, req.data_dir).is_file():
+            raise XRobustError(f"no {split!r} split of task {spec.name} for language {lang!r} to select on (pass "
+                               "--dev-split, or --dev-holdout N to hold out training examples)",
+                               file=local_path(spec, lang, split, req.data_dir), field="--dev-split")
+        rows = load_examples(spec, lang, split, data_dir=req.data_dir, limit=req.dev_limit)
+        origin = str(local_path(spec, lang, split, req.data_dir)) if req.data_dir is not None else spec.source_file
+        check_labels(spec, rows, origin)
+        for row in rows:
+            row["_lang"] = lang
+        examples += rows
+    if not examples:
+        raise XRobustError(f"no {split!r} examples of task {spec.name} to select on", field="--dev-split")
+    return DevSet(examples, split, list(stage.langs))
+
+
 def prepare(req: FinetuneRequest) -> list[Stage]:
     """Plan every stage and load (and augment) its data before any training starts (fail fast)."""
     if req.out.exists() and any(req.out.iterdir()) and not req.overwrite:
@@ -185,12 +237,15 @@ def prepare(req: FinetuneRequest) -> list[Stage]:
                            field="--out")
     if req.data_dir is not None and not Path(req.data_dir).is_dir():
         raise XRobustError("not a directory", file=req.data_dir, field="--data-dir")
+    check_selection(req.select_on, req.eval_steps)
     stages = plan_stages(req)
     suite = _load_suite(req) if req.augment else None
     for stage in stages:
         per_lang = stage.role == "intermediate" and not (req.train_limit or "").strip().isdigit()
         limits = {} if per_lang else parse_limits(req.train_limit, stage.langs)
         stage.data = load_training(stage.spec, stage.split, stage.langs, data_dir=req.data_dir, limits=limits)
+        if stage.role == "target" and req.select_on == "dev":
+            stage.dev = load_dev(req, stage)
         if suite is not None and stage.role == "target":
             stage.data = augment(stage.data, stage.spec, suite, req.augment_copies, seed=stage.params.seed)
     return stages
@@ -216,6 +271,7 @@ def finetune(req: FinetuneRequest) -> Path:
     encoder: dict[str, Any] | None = None
     stage_cards: list[dict[str, Any]] = []
     model = None
+    selection: dict[str, Any] | None = None
     for index, stage in enumerate(stages):
         assert stage.data is not None
         log.info("stage %d/%d: %s (%s, %d examples)", index + 1, len(stages), stage.spec.name, stage.role,
@@ -224,9 +280,13 @@ def finetune(req: FinetuneRequest) -> Path:
         model = None  # free the previous stage's model first
         model, fresh = load_head(req.model, stage.spec, stage.params.seed)
         carried = carry_encoder(model, encoder)
+        selector = Selector(stage.spec, tok, stage.dev, req.eval_steps or 0) if stage.dev is not None else None
         with tempfile.TemporaryDirectory(prefix="xrobust-trainer-") as workdir:
             outcome = train_stage(model, tok, features.rows, stage.params, progress=req.progress,
-                                  device=req.device, workdir=Path(workdir))
+                                  device=req.device, workdir=Path(workdir),
+                                  callbacks=[selector.callback()] if selector else None)
+        if selector is not None:
+            selection = selector.card(outcome["steps"])
         if index < len(stages) - 1:  # the next stage starts from this encoder, with a fresh head
             encoder = {k: v.detach().clone() for k, v in model.base_model.state_dict().items()}
         stage_cards.append({
@@ -237,7 +297,8 @@ def finetune(req: FinetuneRequest) -> Path:
             "encoder_tensors_carried": carried, "head_initialised": fresh,
             "data": stage.data.card(), "features": {"n": len(features.rows), **features.stats},
             "augmentation": stage.data.augmentation, "training": {**stage.params.to_dict(), **outcome}})
-    card = build_card(base=base_info, stages=stage_cards, command=req.command, data_dir=req.data_dir)
+    card = build_card(base=base_info, stages=stage_cards, command=req.command, data_dir=req.data_dir,
+                      selection=selection, seeds=req.seeds)
 
     def write(directory: Path) -> None:
         model.save_pretrained(directory)
@@ -245,3 +306,25 @@ def finetune(req: FinetuneRequest) -> Path:
         write_card(directory, card)
 
     return save_atomically(req.out, write, req.overwrite)
+
+
+def seed_out(out: Path, seed: int) -> Path:
+    """Checkpoint directory of one seed: ``out`` with ``{seed}`` filled in, else ``out/seed-<seed>``."""
+    text = str(out)
+    return Path(text.replace("{seed}", str(seed))) if "{seed}" in text else out / f"seed-{seed}"
+
+
+def finetune_seeds(req: FinetuneRequest, seeds: list[int]) -> list[Path]:
+    """One checkpoint per seed of the same recipe (the card records the seed and the seed set); returns their
+    directories in seed order. Seeds whose checkpoint exists are refused unless ``req.overwrite``."""
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise XRobustError(f"expected distinct seeds, got {seeds}", field="--seeds")
+    if "seed" in {k for k, v in req.overrides.items() if v is not None}:
+        raise XRobustError("give either --seed or --seeds", field="--seeds")
+    outs = []
+    for seed in seeds:
+        one = dataclasses.replace(req, out=seed_out(req.out, seed), overrides={**req.overrides, "seed": seed},
+                                  seeds=list(seeds))
+        log.info("seed %d -> %s", seed, one.out)
+        outs.append(finetune(one))
+    return outs

@@ -95,7 +95,8 @@ def recipe(card: dict[str, Any]) -> dict[str, Any]:
     stages = card.get("stages") or [card]
     selection = card.get("selection") or {}
     return {"base": (card.get("base_model") or {}).get("weights_sha256"), "stages": [stage(s) for s in stages],
-            "selection": {k: selection.get(k) for k in ("select_on", "eval_steps", "dev") if k in selection}}
+            "selection": {k: selection.get(k) for k in ("select_on", "eval_steps", "dev")}
+            if selection.get("select_on") == "dev" else {}}
 
 
 def recipe_digest(card: dict[str, Any]) -> str:

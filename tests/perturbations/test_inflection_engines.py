@@ -204,12 +204,14 @@ def test_swaps_reanalyse_as_the_same_lemma_with_only_the_requested_features_chan
     pairs = _swaps(cond, lang)
     assert len(pairs) >= 5, f"{cond_name} made only {len(pairs)} swaps in {lang}"
     asked = FEATURES[cond_name]
-    good = sum(grammatical(raw, old, new, asked) or grammatical(raw, old.lower(), new.lower(), asked)
-               for old, new in pairs)
+    # a sentence-initial word is analysed as written, else lower-cased (the engines read "Házak" as a proper noun)
+    bad = [(old, new) for old, new in pairs if not (grammatical(raw, old, new, asked)
+                                                    or grammatical(raw, old.lower(), new.lower(), asked))]
+    good = len(pairs) - len(bad)
     rate = good / len(pairs)
     with capsys.disabled():
         print(f"\n{cond_name} {lang}: {good}/{len(pairs)} swaps grammatical ({rate:.1%})")
-    assert rate >= MIN_RATE, [p for p in pairs if not grammatical(raw, *p, asked)][:10]
+    assert rate >= MIN_RATE, bad[:10]
 
 
 @pytest.mark.data

@@ -20,6 +20,22 @@ MAPPING = Rule(dict)
 ANY = Rule()
 
 
+def _at_least(low: int, what: str) -> Rule:
+    def check(value: Any) -> int:
+        number = coerce(Rule(int), value, MUST_BE)
+        if number < low:
+            raise Invalid(f"must be {what}, got {number}")
+        return number
+
+    return Rule(read=check)
+
+
+POSITIVE = _at_least(1, "a positive integer")
+NON_NEGATIVE = _at_least(0, "an integer >= 0")
+#: integer options that may be 0 although their default is positive (tokens shared by QA windows)
+ZERO_ALLOWED = frozenset({"stride"})
+
+
 def list_fields() -> frozenset[str]:
     """Canonical fields that may be mapped to a LIST of columns (their values are collected in order)."""
     return frozenset(name for t in tasktypes.all_types() for name in t.list_fields)
@@ -87,10 +103,16 @@ def per_language(value: Any, cls: type, rules: dict[str, Rule]) -> dict[str, Any
 
 
 def section_rules(cls: type) -> dict[str, Rule]:
-    """Rules of an option dataclass: each value of its default's type; ``fields`` a column map."""
+    """Rules of an option dataclass: each value of its default's type (an integer with a positive default must be
+    positive, with a zero default at least 0); ``fields`` a column map."""
     rules = rules_from_defaults(cls)
     if "fields" in rules:
         rules["fields"] = Rule(read=fields_map)
+    defaults = cls()
+    for name, rule in rules.items():
+        default = getattr(defaults, name)
+        if rule.kind is int and default >= 0:  # lengths, counts and budgets; a negative default (layer -1) is
+            rules[name] = NON_NEGATIVE if default == 0 or name in ZERO_ALLOWED else POSITIVE  # an index: any int
     return rules
 
 

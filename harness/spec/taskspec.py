@@ -21,6 +21,7 @@ from harness.errors import XRobustError
 from harness.spec.options import (
     MAPPING,
     MUST_BE,
+    POSITIVE,
     UNKNOWN_FIELD,
     fields_map,
     optional_text,
@@ -31,6 +32,7 @@ from harness.spec.options import (
     str_map,
     validate_sections,
 )
+from harness.spec.paths import inside, is_safe_name, relative_pattern, safe_name
 from perturbations.validation import Invalid, Rule, check_known, coerce, read
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
@@ -248,12 +250,25 @@ def _read_yaml(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise XRobustError("must be a file name or a list of file names", file=path, field="include")
     merged: dict[str, Any] = {}
     for name in includes:
-        candidates = [path.parent / name, TASKS_DIR / name, TASKS_DIR / "templates" / name]
-        target = next((c for c in candidates if c.is_file()), None)
-        if target is None:
-            raise XRobustError(f"included file '{name}' not found", file=path, field="include")
-        merged = _merge(merged, _read_yaml(target.resolve(), (*stack, path)))
+        merged = _merge(merged, _read_yaml(_include_target(path, name), (*stack, path)))
     return _merge(merged, data)
+
+
+def _include_target(path: Path, name: str) -> Path:
+    """The task file ``include: name`` of ``path`` names: a .yaml/.yml file next to ``path`` (or below its folder),
+    else in the built-in ``tasks/`` folder or its templates, links resolved; anything else on the machine is
+    refused before it is read."""
+    if Path(name).suffix not in (".yaml", ".yml"):
+        raise XRobustError(f"included file '{name}' must be a .yaml or .yml task file", file=path, field="include")
+    roots = (path.parent, TASKS_DIR, TASKS_DIR / "templates")
+    allowed = [Path(root) / name for root in roots if inside(root, name, follow_links=True)]
+    if not allowed:
+        raise XRobustError(f"included file '{name}' is outside the task file's folder and the built-in tasks",
+                           file=path, field="include")
+    target = next((c for c in allowed if c.is_file()), None)
+    if target is None:
+        raise XRobustError(f"included file '{name}' not found", file=path, field="include")
+    return target.resolve()
 
 
 _TEXT_OR_NULL = Rule(read=optional_text)
@@ -272,10 +287,27 @@ def _type(value: Any) -> str:
 
 
 def _languages(value: Any) -> tuple[str, ...]:
-    languages = str_list(value)
+    languages = _unique(value)
     if not languages:
         raise Invalid("must list at least one language")
     return languages
+
+
+def _unique(value: Any) -> tuple[str, ...]:
+    """A list of strings without repeats (a repeated label or language is a mistake, never meant)."""
+    items = str_list(value)
+    repeated = next((x for i, x in enumerate(items) if x in items[:i]), None)
+    if repeated is not None:
+        raise Invalid(f"{repeated!r} is listed twice")
+    return items
+
+
+def _name(value: Any) -> str:
+    text = coerce(Rule(str), value, MUST_BE)
+    if not is_safe_name(text):
+        raise Invalid(f"{text!r} cannot be a task name: it names the task's folder in run directories (letters, "
+                      "digits and _ . - @ ~ + =, starting with a letter or digit)")
+    return text
 
 
 def _label_aliases(value: Any) -> dict[str, tuple[str, ...]]:
@@ -297,11 +329,11 @@ def _data(value: Any) -> dict[str, Any]:
 
 def _top_rules() -> dict[str, Rule]:
     """Rules of a task file's top-level keys, in the order they are checked."""
-    text, lists = Rule(str), Rule(read=str_list)
+    text, unique = Rule(str), Rule(read=_unique)
     sections = {t.section.name: section_reader(t.section.options) for t in tasktypes.all_types() if t.section}
-    return {"name": text, "type": Rule(read=_type), "languages": Rule(read=_languages),
-            "metrics": lists, "perturb_fields": lists, "labels": lists, "extra_languages": lists,
-            "description": text, "source_language": text, "main_metric": text, "max_length": Rule(int),
+    return {"name": Rule(read=_name), "type": Rule(read=_type), "languages": Rule(read=_languages),
+            "metrics": unique, "perturb_fields": unique, "labels": unique, "extra_languages": unique,
+            "description": text, "source_language": text, "main_metric": text, "max_length": POSITIVE,
             "splits": Rule(read=str_map), "fields": Rule(read=fields_map), "language_codes": Rule(read=str_map),
             "training": MAPPING, "options": MAPPING, "label_aliases": Rule(read=_label_aliases),
             "retrieval": section_reader(RetrievalOptions), **sections, "data": Rule(read=_data)}
@@ -367,7 +399,28 @@ def _validate(spec: TaskSpec, path: Path) -> None:
                                field="languages")
     if spec.retrieval.pooling not in ("mean", "cls", "max"):
         raise XRobustError("must be mean, cls or max", file=path, field="retrieval.pooling")
+    _validate_path_parts(spec, path)
     validate_sections(spec, path)
+
+
+def _validate_path_parts(spec: TaskSpec, path: Path) -> None:
+    """What becomes part of a file path: language codes, their 3-letter forms and split names are single file
+    name components, and the local data pattern a relative path with known placeholders only."""
+    for where, values in (("languages", spec.languages), ("extra_languages", spec.extra_languages),
+                          ("source_language", (spec.source_language,))):
+        for lang in values:
+            safe_name(lang, field=where, file=path, what="language code")
+    for lang, code in spec.language_codes.items():
+        safe_name(code, field=f"language_codes.{lang}", file=path, what="language code")
+    for role, split in spec.splits.items():
+        safe_name(split, field=f"splits.{role}", file=path, what="split name")
+    pattern = relative_pattern(spec.local.pattern, field="data.local.pattern", file=path)
+    try:
+        filled = pattern.format(task="t", lang="l", lang3="l3", split="s")
+    except (KeyError, IndexError, ValueError) as err:
+        raise XRobustError(f"bad template {pattern!r} ({type(err).__name__}: {err}; known fields: task, lang, "
+                           "lang3, split)", file=path, field="data.local.pattern") from None
+    relative_pattern(filled, field="data.local.pattern", file=path)
 
 
 def _validate_hub(spec: TaskSpec, hub: HubSource, known_fields: tuple[str, ...], path: Path) -> None:

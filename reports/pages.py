@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 
+from markupsafe import Markup
+
 from harness.spec.slices import Bucket
 from harness.stats.analysis import Analysis
 from harness.stats.breakdowns import bucket_scores, condition_drops, overall_drops, score_tables, slice_scores
 from perturbations.diffing import diff_spans
-from reports.svg import heat, interval_chart
+from reports.svg import heat, interval_chart, spread_dots
+
+WARNING = "†"  # a one-seed system compared with multi-seed systems
 
 
 def _marker(comp: dict | None) -> str:
@@ -20,21 +24,39 @@ def _marker(comp: dict | None) -> str:
     return "▲" if comp["difference"] > 0 else "▼"
 
 
+def _spread(cell: dict | None) -> Markup | str:
+    if not cell or cell.get("seeds", 1) < 2:
+        return ""
+    return spread_dots(cell["seed_min"], cell["seed_max"], cell["value"])
+
+
 def index_context(analysis: Analysis, board: dict) -> dict:
     comps = {(c["submission"], c["scope"], c["condition"]): c for c in board["comparisons"]}
     conds = board["conditions"]
+    multi = any(n > 1 for n in analysis.n_seeds.values())
     rows = []
     for name in analysis.names:
         overall = {c: board["rows"].get((name, "overall", c)) for c in conds}
         rows.append({"name": name, "overall": overall, "drops": overall_drops(board, name),
+                     "seeds": analysis.n_seeds[name],
+                     "warning": WARNING if multi and analysis.n_seeds[name] == 1 else "",
+                     "spread": {(s, c): _spread(board["rows"].get((name, s, c))) for s in ["overall", *board["tasks"]]
+                                for c in conds},
                      "tasks": {t: {c: board["rows"].get((name, t, c)) for c in conds} for t in board["tasks"]},
                      "marks": {(s, c): _marker(comps.get((name, s, c))) for s in ["overall", *board["tasks"]]
                                for c in conds}})
     rows.sort(key=lambda r: -(r["overall"].get("clean") or {"value": -math.inf})["value"])
     series = analysis.names
     values = {(c, n): _triple(board["rows"].get((n, "overall", c))) for c in conds for n in series}
-    chart = interval_chart(conds, series, values, title="Overall score by condition (95% CI)")
-    return {"rows": rows, "chart": chart, "comparisons": board["comparisons"]}
+    spreads = {(c, n): _minmax(board["rows"].get((n, "overall", c))) for c in conds for n in series}
+    chart = interval_chart(conds, series, values, title="Overall score by condition (95% CI)",
+                           spreads={k: v for k, v in spreads.items() if v is not None})
+    return {"rows": rows, "chart": chart, "comparisons": board["comparisons"], "warning": WARNING,
+            "multi_seed": multi}
+
+
+def _minmax(cell: dict | None) -> tuple[float, float] | None:
+    return (cell["seed_min"], cell["seed_max"]) if cell and cell.get("seeds", 1) > 1 else None
 
 
 def _triple(cell: dict | None) -> tuple[float, float, float] | None:
@@ -51,14 +73,18 @@ def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_gr
         lo, hi = (min(vals), max(vals)) if vals else (0, 1)
         for v in heatmap["table"].values():
             v["bg"] = heat(v["value"], lo, hi)
+            v["spread"] = _spread(v)
     drops = [{**row, "change": change.get((row["submission"], f"{task}/{row['language']}/{row['condition']}"),
                                           {})} for row in condition_drops(analysis, task)]
-    chart_values = {}
+    chart_values, spreads = {}, {}
     clean_rows = [h for h in heatmaps if h["condition"] == "clean" and h["metric"] == metric]
     if clean_rows:
         for (name, lang), v in clean_rows[0]["table"].items():
             chart_values[(lang, name)] = (v["value"], v["ci_low"], v["ci_high"])
-    chart = interval_chart(langs, analysis.names, chart_values, title=f"{task}: clean {metric} per language")
+            if _minmax(v) is not None:
+                spreads[(lang, name)] = _minmax(v)
+    chart = interval_chart(langs, analysis.names, chart_values, title=f"{task}: clean {metric} per language",
+                           spreads=spreads)
     return {"task": task, "metric": metric, "langs": langs, "heatmaps": heatmaps, "drops": drops, "chart": chart,
             "comparisons": analysis.language_comparisons(task),
             "groups": slice_scores(analysis, task, lang_groups),

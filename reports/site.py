@@ -14,7 +14,8 @@ from harness.errors import XRobustError
 from harness.spec.languages import load_languages
 from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis
-from harness.stats.runs import load_runs, merge_per_task, unique_names
+from harness.stats.runs import load_runs
+from harness.stats.systems import group_systems
 from harness.store.rundir import atomic_write_text
 from reports.pages import example_context, index_context, task_context
 
@@ -44,30 +45,37 @@ def environment() -> Environment:
 
 def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderboard", baseline: str | None = None,
                alpha: float = 0.05, correction: str = "holm", n_resamples: int = 2000,
-               slices: tuple[str, ...] = DEFAULT_SLICES, examples_per_section: int = 12) -> Path:
-    """Write the site into ``out``; returns the path of ``index.html``."""
+               slices: tuple[str, ...] = DEFAULT_SLICES, examples_per_section: int = 12,
+               resampling: str = "seeds", aso: bool = False) -> Path:
+    """Write the site into ``out``; returns the path of ``index.html``. Runs that are seeds of one system
+    (:func:`harness.stats.systems.group_systems`) are one row; ``resampling`` "seeds" (two-level bootstrap) or
+    "examples" (seeds fixed); ``aso``: Almost Stochastic Order against the baseline on per-seed scores."""
     if correction not in ("holm", "bh", "none"):
         raise XRobustError("must be holm, bh or none", field="--correction")
-    subs = merge_per_task(load_runs(run_dirs))
-    unique_names(subs)
-    names = [s.name for s in subs]
+    if resampling not in ("seeds", "examples"):
+        raise XRobustError("must be seeds or examples", field="--resampling")
+    systems = group_systems(load_runs(run_dirs))
+    names = [s.name for s in systems]
     if baseline is not None and baseline not in names:
         raise XRobustError(f"no submission named {baseline!r} (have: {', '.join(names)})", field="--baseline")
-    analysis = Analysis(subs, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction)
+    analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
+                        resampling=resampling, with_aso=aso)
     board = analysis.leaderboard()
     table = load_languages()
     lang_groups = {name: table.select(name) for name in slices if name in table.slices}
     buckets = load_buckets()
-    change = {(s.name, key): value for s in subs for key, value in s.change.items()}
+    change = {(s.name, key): value for s in systems for key, value in s.first.change.items()}
     env = environment()
     out.mkdir(parents=True, exist_ok=True)
     common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
-              "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples}
+              "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples,
+              "resampling": resampling, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
+              "incomplete": analysis.incomplete}
 
     def render(template: str, target: str, **context: object) -> None:
         atomic_write_text(out / target, env.get_template(template).render(**common, **context))
 
-    render("index.html.j2", "index.html", subs=subs, **index_context(analysis, board))
+    render("index.html.j2", "index.html", systems=systems, **index_context(analysis, board))
     slice_rows: list[dict] = []
     for task in board["tasks"]:
         context = task_context(analysis, task, change, lang_groups, buckets)

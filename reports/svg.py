@@ -14,8 +14,10 @@ def _num(x: float | None) -> bool:
 
 
 def interval_chart(rows: list[str], series: list[str], values: dict[tuple[str, str], tuple[float, float, float]],
-                   *, title: str, width: int = 760, unit: str = "%") -> Markup:
-    """Horizontal dot-and-whisker chart: one band per row, one dot (with CI whisker) per series."""
+                   *, title: str, width: int = 760, unit: str = "%",
+                   spreads: dict[tuple[str, str], tuple[float, float]] | None = None) -> Markup:
+    """Horizontal dot-and-whisker chart: one band per row, one dot (with CI whisker) per series; ``spreads``
+    adds the lowest and highest seed's score of a multi-seed system as two hollow dots."""
     band = 16 + 12 * max(1, len(series))
     left, right, top = 190, 30, 50
     height = top + band * len(rows) + 40
@@ -52,6 +54,12 @@ def interval_chart(rows: list[str], series: list[str], values: dict[tuple[str, s
                            'stroke-width="2"/>')
             out.append(f'<circle cx="{x(v[0]):.1f}" cy="{y}" r="4" fill="{color}"><title>{escape(row)} · '
                        f'{escape(name)}: {v[0]:.1f} [{v[1]:.1f}, {v[2]:.1f}]</title></circle>')
+            spread = (spreads or {}).get((row, name))
+            if spread is not None and _num(spread[0]) and _num(spread[1]):
+                for end in spread:
+                    out.append(f'<circle class="seed" cx="{x(end):.1f}" cy="{y}" r="2.5" fill="white" '
+                               f'stroke="{color}" stroke-width="1.5"><title>{escape(row)} · {escape(name)}: seeds '
+                               f'{spread[0]:.1f}–{spread[1]:.1f}</title></circle>')
     legend_x = left
     for s, name in enumerate(series):
         color = PALETTE[s % len(PALETTE)]
@@ -69,3 +77,22 @@ def heat(value: float | None, lo: float, hi: float) -> str:
     t = max(0.0, min(1.0, (value - lo) / (hi - lo)))
     r, g, b = (int(255 + (c - 255) * t) for c in (120, 160, 220))
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def spread_dots(low: float | None, high: float | None, value: float | None, *, width: int = 48) -> Markup:
+    """Inline min–max seed spread of one cell: a line from the lowest to the highest seed's score, a hollow dot
+    at each end and a tick at the mean, on a scale of the cell's own range (its title gives the numbers)."""
+    if not (_num(low) and _num(high) and _num(value)):
+        return Markup("")
+    span = max(high - low, 1e-9)
+
+    def x(v: float) -> float:
+        return 4 + (v - low) / span * (width - 8)
+
+    title = f"seeds {low:.1f}–{high:.1f} (mean {value:.1f})"
+    return Markup(f'<svg class="spread" role="img" width="{width}" height="10" viewBox="0 0 {width} 10" '
+                  f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+                  f'<line x1="{x(low):.1f}" y1="5" x2="{x(high):.1f}" y2="5" stroke="#8a94a6"/>'
+                  f'<line x1="{x(value):.1f}" y1="1" x2="{x(value):.1f}" y2="9" stroke="#2456a6" stroke-width="1.5"/>'
+                  f'<circle cx="{x(low):.1f}" cy="5" r="2.5" fill="white" stroke="#2456a6"/>'
+                  f'<circle cx="{x(high):.1f}" cy="5" r="2.5" fill="white" stroke="#2456a6"/></svg>')

@@ -25,7 +25,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     request = ImportRequest(pred_dir=Path(args.pred_dir), name=args.name, out=Path(args.out),
                             data_dir=Path(args.data_dir) if args.data_dir else None, model=args.model,
-                            url=args.url, params=parse_params(args.param), split=args.split)
+                            url=args.url, params=parse_params(args.param), split=args.split, system=args.system)
     results = import_submission(request)
     print_scores(results)
     print(f"results: {request.out / 'results.json'}")
@@ -44,4 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="submission parameter (metadata), repeatable")
     p.add_argument("--split", help="split the test-<lang> files are scored on (default: each task's eval split)")
+    p.add_argument("--system", metavar="NAME",
+                   help="this import is one seed run of system NAME; give its training seed with --param seed=N "
+                        "(reports show the seed runs of a system as one row)")
     p.set_defaults(func=cmd_import)

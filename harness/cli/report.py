@@ -11,7 +11,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title, baseline=args.baseline,
                        alpha=args.alpha, correction=args.correction, n_resamples=args.resamples,
-                       examples_per_section=args.examples)
+                       examples_per_section=args.examples, resampling=args.resampling, aso=args.aso)
     print(f"report: {index}")
     return 0
 
@@ -27,4 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="multiple-comparison correction across the comparisons on a page")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     p.add_argument("--examples", type=int, default=12, help="examples per section in the example browser")
+    p.add_argument("--resampling", default="seeds", choices=["seeds", "examples"],
+                   help="seeds: two-level bootstrap over seeds and examples for systems with several seeds "
+                        "(runs of one --name whose model cards differ only by the training seed); examples: "
+                        "examples only, seeds fixed")
+    p.add_argument("--aso", action="store_true",
+                   help="add Almost Stochastic Order (Dror et al., ACL 2019) of each system over the baseline on "
+                        "their per-seed scores")
     p.set_defaults(func=cmd_report)

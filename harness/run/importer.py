@@ -69,6 +69,7 @@ class ImportRequest:
     url: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     split: str | None = None
+    system: str | None = None  # this import is one seed run of this system (seed: params["seed"])
 
 
 def _sha256(data: bytes) -> str:
@@ -132,7 +133,8 @@ def _submission(request: ImportRequest, run_file: Path, old: dict | None) -> dic
     return {"name": request.name, "model": request.model or "", "url": request.url or "",
             "params": dict(request.params), "imported_from": str(request.pred_dir.resolve()),
             "data": str(request.data_dir.resolve()) if request.data_dir else "hub",
-            "revision": None, "weights_sha256": None, "harness_version": __version__}
+            "revision": None, "weights_sha256": None, "harness_version": __version__,
+            **({"system": request.system} if request.system else {})}
 
 
 def plan(pred_dir: Path, split: str | None = None) -> list[tuple[TaskSpec, Unit, Path]]:

@@ -9,7 +9,8 @@ How run directories become systems (:func:`group_systems`):
   ``submission.params.seed`` (``xrobust import --param seed=N``);
 * runs of one system with two or more different seeds are its seed runs: the runs of one seed are merged
   per task (:func:`harness.stats.runs.merge_per_task`), and per task every seed must come from the same recipe
-  (:func:`recipe_digest` of the cards, where cards are readable) — a one-line error otherwise;
+  (:func:`recipe_digest` of the cards where they are readable, else ``submission.recipe``) — a one-line error
+  otherwise;
 * anything else (one run, no known seed, or every run the same seed) stays as before: runs merged per task,
   and same-name runs that cannot be merged kept apart as ``name (2)`` …, each a one-seed system.
 """
@@ -120,10 +121,10 @@ def _seeded_system(name: str, group: list[Submission], seeds: list[str],
                    cards: list[dict[str, Any] | None]) -> System:
     recipes: dict[str, tuple[str, Path]] = {}
     for sub, card in zip(group, cards, strict=True):
-        if card is None:
+        digest = recipe_digest(card) if card is not None else sub.meta.get("recipe")
+        if not digest:
             continue
-        digest = recipe_digest(card)
-        for task in sorted(sub.tasks) or [str(card.get("task"))]:
+        for task in sorted(sub.tasks) or [str((card or {}).get("task"))]:
             if task in recipes and recipes[task][0] != digest:
                 raise XRobustError(f"system {name!r}: the seed runs of task {task} come from different recipes "
                                    f"(model cards differ beyond the seed; also {recipes[task][1]})",

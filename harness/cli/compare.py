@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from harness.errors import XRobustError
 from harness.stats.analysis import Analysis
 from harness.stats.bootstrap import correct_pvalues
 from harness.stats.runs import load_runs
@@ -15,7 +16,8 @@ from harness.store.rundir import atomic_write_text
 def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: str = "holm",
                  n_resamples: int = 2000) -> list[dict]:
     """Records of B − A: one per (task, language, condition) on the ranked metric and one per task average,
-    p-values corrected together across all of them."""
+    p-values corrected together across all of them. Missing or damaged run directories, and runs with nothing
+    in common, are one-line errors (exit 2), never an empty table."""
     subs = load_runs([run_a, run_b])
     if subs[0].name == subs[1].name:
         for sub, side in zip(subs, "AB", strict=True):
@@ -27,7 +29,10 @@ def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05, correction: s
         rows += [{"scope": "language", **r} for r in analysis.language_comparisons(task)]
     rows += [{"scope": "task", "task": c["scope"], "language": "avg",
               **{k: v for k, v in c.items() if k != "scope"}} for c in analysis.leaderboard()["comparisons"]]
-    adjusted = correct_pvalues([r["p_value"] for r in rows], correction) if rows else []
+    if not rows:
+        raise XRobustError(f"{run_a} and {run_b} share no task, language and condition with scores in both: nothing "
+                           "to compare", field="RUN_B")
+    adjusted = correct_pvalues([r["p_value"] for r in rows], correction)
     for row, p in zip(rows, adjusted, strict=True):
         row.update(p_adjusted=float(p), significant=bool(p < alpha), correction=correction, a=names[0], b=names[1])
         row.pop("baseline", None)

@@ -33,7 +33,8 @@ class Submission:
 
 def load_run(run_dir: Path) -> Submission:
     """The submission stored in ``run_dir``: run metadata and every complete unit, its predictions verified by
-    sha256. A directory without predictions may still carry a results.json (its metadata is used)."""
+    :meth:`RunStore.read_verified` (meta checksum, sha256, ``n``); a unit results.json lists must still be there.
+    A directory without predictions may still carry a results.json (its metadata is used)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir)
@@ -44,11 +45,34 @@ def load_run(run_dir: Path) -> Submission:
     meta = run.get("submission", {})
     change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}
     tasks = {u.task for u, _ in units} or {r.get("task") for r in run.get("scores", [])}
+    if units and store.results_file.exists():
+        _check_listed(store, {u for u, _ in units})
     stored = {}
     for unit, unit_meta in units:
         stored[unit] = (store.read_verified(unit, unit_meta), unit_meta)
     return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change,
                       tasks={t for t in tasks if t}, units=stored)
+
+
+def _check_listed(store: RunStore, present: set[Unit]) -> None:
+    """Every unit results.json lists still has its metadata (a deleted unit is damage, not a smaller run)."""
+    results = read_json(store.results_file, what="results")
+    listed = results.get("units", []) if isinstance(results, dict) else None
+    if not isinstance(listed, list):
+        raise XRobustError("results must be a JSON object with a 'units' list", file=store.results_file,
+                           field="units")
+    for row in listed:
+        try:
+            unit = Unit(row["task"], row["lang"], row["split"], row["condition"])
+        except (KeyError, TypeError):
+            raise XRobustError("a unit entry lacks task, lang, split or condition", file=store.results_file,
+                               field="units") from None
+        except XRobustError as err:
+            raise XRobustError(err.message, file=store.results_file, field=f"units.{err.field}") from None
+        if unit not in present:
+            raise XRobustError(f"results.json lists unit {unit} but its metadata is missing (deleted, or an "
+                               "interrupted --overwrite); rerun the run to restore it", file=store.meta_path(unit),
+                               field="units")
 
 
 def load_runs(run_dirs: list[Path]) -> list[Submission]:

@@ -9,12 +9,18 @@ Layout::
 
 A unit counts as complete only when its meta file exists and the predictions file's sha256 matches it,
 so a file cut short by a crash is recomputed, and a file damaged later is reported, never silently reused.
+Every reader of stored predictions (run, report, compare, import, attack transfer) goes through
+:meth:`RunStore.read_verified`: the meta's own checksum, its place in the tree, the predictions' sha256 and
+their count ``n``. Writers hold the directory's lock (:mod:`harness.store.lock`) and check before every unit
+they commit that they still own it; leftover ``.tmp`` files of a killed writer are removed when the lock is
+taken. Every name in a unit becomes a path component and is checked as one (:mod:`harness.spec.paths`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -22,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import XRobustError
+from harness.spec.paths import safe_name
 from harness.store.conditions import ConditionId
+from harness.store.lock import RunLock
+
+log = logging.getLogger(__name__)
+
+META_CHECKSUM = "meta_sha256"
+#: submission keys a writer re-checks in run.json before each unit it commits (another writer changed them)
+OWNER_KEYS = ("name", "model", "model_path", "revision", "weights_sha256", "dtype", "seed", "imported_from")
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,10 @@ class Unit:
     lang: str
     split: str
     condition: str = "clean"
+
+    def __post_init__(self) -> None:
+        for name in ("task", "lang", "split", "condition"):
+            safe_name(getattr(self, name), field=name, what=f"unit {name}")
 
     @property
     def condition_id(self) -> ConditionId:
@@ -78,6 +96,8 @@ class RunStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self.lock = RunLock(self.root)
+        self._owner: dict | None = None  # the submission claimed by this writer (re-checked in run.json)
 
     @property
     def run_file(self) -> Path:
@@ -93,24 +113,85 @@ class RunStore:
     def meta_path(self, unit: Unit) -> Path:
         return self.root / "predictions" / unit.task / f"{unit.stem}.meta.json"
 
-    def read_run(self) -> dict | None:
-        return read_json(self.run_file, what="run metadata") if self.run_file.exists() else None
+    # -- writing (under the directory's lock) ---------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Take the directory's lock (once; re-entrant) and remove what killed writers left: ``.*.tmp`` files."""
+        if self.lock.held:
+            return
+        self.lock.acquire()
+        leftovers = [*self.root.glob(".*.tmp"), *self.root.glob("predictions/*/.*.tmp")]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        if leftovers:
+            log.info("removed %d unfinished temporary file(s) of an interrupted writer in %s", len(leftovers),
+                     self.root)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def claim(self, submission: dict) -> None:
+        """Remember the submission this writer owns the directory for; every unit commit re-checks run.json."""
+        self.acquire()
+        self._owner = {k: submission.get(k) for k in OWNER_KEYS}
+
+    def _check_owner(self) -> None:
+        """Before a commit: the lock is still ours and run.json still names the claimed submission."""
+        self.acquire()
+        self.lock.check()
+        if self._owner is None:
+            return
+        run = self.read_run() or {}
+        now = {k: (run.get("submission") or {}).get(k) for k in OWNER_KEYS}
+        if now != self._owner:
+            changed = next(k for k in OWNER_KEYS if now[k] != self._owner[k])
+            raise XRobustError(f"run.json was changed by another writer ({changed}: {self._owner[changed]!r} -> "
+                               f"{now[changed]!r}); nothing more is written", file=self.run_file,
+                               field=f"submission.{changed}")
 
     def write_run(self, data: dict) -> None:
+        self.acquire()
         write_json(self.run_file, data)
 
+    def write_unit(self, unit: Unit, records: list[dict], fingerprint: str, extra: dict | None = None) -> None:
+        self._check_owner()
+        path = self.predictions_path(unit)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        atomic_write_text(path, text)
+        meta = {**asdict(unit), "fingerprint": fingerprint, "n": len(records),
+                "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), **(extra or {})}
+        meta.pop(META_CHECKSUM, None)
+        write_json(self.meta_path(unit), {**meta, META_CHECKSUM: meta_checksum(meta)})
+
+    def remove_unit(self, unit: Unit) -> None:
+        self._check_owner()
+        self.meta_path(unit).unlink(missing_ok=True)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def read_run(self) -> dict | None:
+        if not self.run_file.exists():
+            return None
+        run = read_json(self.run_file, what="run metadata")
+        if not isinstance(run, dict) or not isinstance(run.get("submission", {}), dict):
+            raise XRobustError("run metadata must be a JSON object with a 'submission' object", file=self.run_file)
+        return run
+
     def unit_meta(self, unit: Unit) -> dict | None:
+        """The unit's meta, its checksum and place verified; None if the unit has none (not complete)."""
         path = self.meta_path(unit)
-        return read_json(path, what="unit metadata") if path.exists() else None
+        if not path.exists():
+            return None
+        meta = read_meta(path)
+        _check_place(meta, unit, path)
+        return meta
 
     def is_complete(self, unit: Unit, fingerprint: str) -> bool:
         """True if the unit is stored for this fingerprint; raises if stored for another or damaged."""
         meta = self.unit_meta(unit)
         if meta is None:
             return False
-        path = self.predictions_path(unit)
-        if not path.exists() or file_sha256(path) != meta.get("sha256"):
-            raise _damaged(path)
+        self.read_verified(unit, meta)
         if meta.get("fingerprint") != fingerprint:
             raise XRobustError(
                 "stored predictions were made with a different model, inference settings, task config, data, condition or limit "
@@ -118,28 +199,19 @@ class RunStore:
                 file=self.meta_path(unit), field="fingerprint")
         return True
 
-    def write_unit(self, unit: Unit, records: list[dict], fingerprint: str, extra: dict | None = None) -> None:
-        path = self.predictions_path(unit)
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        atomic_write_text(path, text)
-        meta = {**asdict(unit), "fingerprint": fingerprint, "n": len(records),
-                "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), **(extra or {})}
-        write_json(self.meta_path(unit), meta)
-
-    def remove_unit(self, unit: Unit) -> None:
-        self.meta_path(unit).unlink(missing_ok=True)
-
     def read_predictions(self, unit: Unit) -> list[dict]:
-        path = self.predictions_path(unit)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
-        return _parse_records(text, path)
+        """The unit's records, verified against its meta (a unit without meta is not complete: an error)."""
+        meta = self.unit_meta(unit)
+        if meta is None:
+            raise XRobustError("unit has no metadata (not complete)", file=self.meta_path(unit))
+        return self.read_verified(unit, meta)
 
     def read_verified(self, unit: Unit, meta: dict) -> list[dict]:
-        """The unit's records, the file read once and checked against the sha256 in its ``meta``."""
+        """The unit's records, the file read once and checked against its ``meta`` (read by :meth:`unit_meta` or
+        :meth:`complete_units`): the sha256 of its bytes and the number of records ``n``. The one reader of
+        stored predictions: run (resuming), report, compare, import and attack transfer all use it."""
         path = self.predictions_path(unit)
+        _check_place(meta, unit, self.meta_path(unit))
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -148,19 +220,55 @@ class RunStore:
             raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             raise _damaged(path)
-        return _parse_records(data.decode("utf-8"), path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _damaged(path) from None
+        records = _parse_records(text, path)
+        if meta.get("n") != len(records) or isinstance(meta.get("n"), bool):
+            raise XRobustError(f"{len(records)} records but the unit metadata says n={meta.get('n')!r} (corrupt "
+                               "cache); move it away to recompute", file=path, field="n")
+        return records
 
     def complete_units(self) -> list[tuple[Unit, dict]]:
-        """Every unit with a meta file, sorted, with its meta."""
+        """Every unit with a meta file, sorted, with its meta (checksum and place verified)."""
         out = []
         for meta_file in sorted((self.root / "predictions").glob("*/*.meta.json")):
-            meta = read_json(meta_file, what="unit metadata")
+            meta = read_meta(meta_file)
             try:
                 unit = Unit(meta["task"], meta["lang"], meta["split"], meta["condition"])
             except KeyError as err:
                 raise XRobustError("unit metadata lacks a key", file=meta_file, field=str(err)) from None
+            except XRobustError as err:
+                raise XRobustError(err.message, file=meta_file, field=err.field) from None
+            _check_place(meta, unit, meta_file, self.meta_path(unit))
             out.append((unit, meta))
         return out
+
+
+def meta_checksum(meta: dict) -> str:
+    """sha256 of a unit meta's canonical JSON (sorted keys), its own checksum left out."""
+    body = {k: v for k, v in meta.items() if k != META_CHECKSUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def read_meta(path: Path) -> dict:
+    """A unit meta file, refused unless it is a JSON object whose checksum matches its content."""
+    meta = read_json(path, what="unit metadata")
+    if not isinstance(meta, dict):
+        raise XRobustError("unit metadata must be a JSON object", file=path)
+    if meta.get(META_CHECKSUM) != meta_checksum(meta):
+        raise XRobustError("unit metadata does not match its checksum (damaged, edited, or written by an older "
+                           "xrobust); move the unit away or rerun with --overwrite", file=path, field=META_CHECKSUM)
+    return meta
+
+
+def _check_place(meta: dict, unit: Unit, meta_file: Path, expected: Path | None = None) -> None:
+    """A meta describes the unit it is stored for, at the path of that unit (no copied or renamed meta)."""
+    names = {k: meta.get(k) for k in ("task", "lang", "split", "condition")}
+    if names != asdict(unit) or (expected is not None and Path(meta_file) != expected):
+        raise XRobustError(f"unit metadata describes {names} but is stored as {Path(meta_file).name} (copied or "
+                           "renamed); move it away", file=meta_file, field="task")
 
 
 def file_sha256(path: Path) -> str:

@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
+from harness.errors import XRobustError
 from harness.metrics import METRICS
 from harness.store.rundir import RunStore, Unit
 
@@ -18,7 +19,9 @@ from harness.store.rundir import RunStore, Unit
 def unit_scores(unit: Unit, records: list[dict], metric_names: Iterable[str]) -> list[dict]:
     rows = []
     for name in metric_names:
-        metric = METRICS[name]
+        metric = METRICS.get(name)
+        if metric is None:
+            raise XRobustError(f"unknown metric {name!r} in the metadata of unit {unit}", field="metrics")
         value = metric.score(metric.stats(records))
         rows.append({"task": unit.task, "language": unit.lang, "split": unit.split,
                      "condition": unit.condition, "metric": name, "value": round(value, 4), "n": len(records)})
@@ -29,7 +32,7 @@ def scores_from_store(store: RunStore) -> list[dict]:
     """Recompute every score record from the stored predictions alone (no model, no task files)."""
     rows: list[dict] = []
     for unit, meta in store.complete_units():
-        records = store.read_predictions(unit)
+        records = store.read_verified(unit, meta)
         rows.extend(unit_scores(unit, records, meta.get("metrics", [])))
     return rows
 

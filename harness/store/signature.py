@@ -26,10 +26,17 @@ def model_id(model: str, revision: str | None, weights: str) -> str:
 
 
 def signature(*, model: str, revision: str | None, weights: str, tasks: dict[str, str], dtype: str, seed: int,
-              conditions: dict[str, str] | None = None, inference: str | None = None, data: str | None = None) -> str:
+              conditions: dict[str, str] | None = None, inference: str | None = None, data: str | None = None,
+              remote_code: bool = False) -> str:
     """``xrobust:0.1.0|model:<ref>#<weights>|tasks:xnli@<hash>+…|cond:clean+typos@<hash>|dtype:…|seed:…|…``;
     ``data`` (a digest of the data every unit read: file contents or resolved hub commits) follows the
-    conditions and ``inference`` (attention implementation and packing, e.g. ``sdpa/padded``) the dtype."""
+    conditions and ``inference`` (attention implementation and packing, e.g. ``sdpa/padded``) the dtype;
+    ``remote-code:yes`` follows when the checkpoint's own Python code ran (``--trust-remote-code``).
+
+    ``<weights>`` is the checkpoint fingerprint: weights, config and tokenizer files
+    (:func:`harness.models.loading.weights_fingerprint`). ``seed`` is the run's ``--seed``: it seeds freshly
+    initialised heads, and perturbation conditions built with it (:func:`harness.run.conditions.seeded`); the
+    ``cond:`` hashes pin the seed each condition actually used, so they change when it does."""
     versions = library_versions()
     parts = [
         f"xrobust:{__version__}",
@@ -39,6 +46,7 @@ def signature(*, model: str, revision: str | None, weights: str, tasks: dict[str
         *([f"data:{data}"] if data else []),
         f"dtype:{dtype}",
         *([f"inference:{inference}"] if inference else []),
+        *(["remote-code:yes"] if remote_code else []),
         f"seed:{seed}",
         f"torch:{versions['torch']}",
         f"transformers:{versions['transformers']}",

@@ -82,3 +82,38 @@ def test_product_resampling_would_be_conservative() -> None:
     pigeonhole = np.einsum("br,br->b", weights, resampled)
     two = two_level(points, resampled, weights)
     assert pigeonhole.var() > 1.5 * two.var()
+
+
+def simulate_gain(drop_sd: float, n_seeds: int, *, sims: int = SIMS, n: int = 300, resamples: int = 400,
+                  rng_seed: int = 0) -> dict[str, float]:
+    """The gain-robustness contrast (B−A perturbed) − (B−A clean) when each seed's perturbation costs it its own
+    share of the examples it got right (``0.15 + N(0, drop_sd²)``), both systems from one distribution."""
+    rng = np.random.default_rng(rng_seed)
+    difficulty = rng.beta(4, 2, size=(sims, 1, 1, n))
+    clean = (rng.random((sims, 2, n_seeds, n)) < difficulty).astype(np.float64)
+    drop = np.clip(0.15 + rng.normal(0.0, drop_sd, size=(sims, 2, n_seeds, 1)), 0, 1)
+    pert = clean * (rng.random((sims, 2, n_seeds, n)) >= drop)
+    rows = np.stack([clean, pert], axis=2)  # (sims, system, clean|pert, seed, n)
+    change_points = pert.mean(-1) - clean.mean(-1)  # (sims, system, seed)
+    change = np.empty((sims, 2, resamples, n_seeds))
+    group = 20
+    for start in range(0, sims, group):
+        block = rows[start:start + group]
+        sums, _ = bootstrap_sums(block.transpose(4, 0, 1, 2, 3).reshape(n, -1), resamples, seed=[rng_seed, start],
+                                 method="gather")
+        values = (sums / n).reshape(resamples, -1, 2, 2, n_seeds)
+        change[start:start + group] = (values[:, :, :, 1] - values[:, :, :, 0]).transpose(1, 2, 0, 3)
+    weights = np.stack([np.stack([seed_weights(n_seeds, resamples, rng) for _ in range(2)]) for _ in range(sims)])
+    samples = two_level(change_points, change, weights)
+    contrast = change_points[:, 1].mean(-1) - change_points[:, 0].mean(-1)
+    seeded = seed_aware_test(contrast, samples[:, 1] - samples[:, 0], [change_points[:, 0], change_points[:, 1]])
+    fixed = bootstrap_p(change[:, 1].mean(-1) - change[:, 0].mean(-1))
+    return {"seed_aware": float(np.mean(seeded.p_value < ALPHA)), "example_only": float(np.mean(fixed < ALPHA))}
+
+
+def test_gain_contrast_with_seeds_keeps_alpha() -> None:
+    """Seeds that differ in how much the perturbation costs them (3 points of drop, sd): the seed-aware
+    contrast test holds α, the example-only one does not."""
+    res = simulate_gain(0.03, 3)
+    assert abs(res["seed_aware"] - ALPHA) <= TOLERANCE, res
+    assert res["example_only"] > ALPHA + 3 * TOLERANCE, res

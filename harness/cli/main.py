@@ -14,6 +14,7 @@ from harness.cli import (
     data,
     demo,
     finetune,
+    grid,
     import_submission,
     models,
     perturb,
@@ -24,7 +25,8 @@ from harness.cli import (
 )
 from harness.errors import InputError
 
-SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_submission, finetune, suites)
+SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_submission, finetune, suites,
+               grid)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from harness.cli.common import (
     runtime_options,
 )
 from harness.errors import XRobustError
-from harness.run.executors import EXECUTORS, ExecutorOptions
+from harness.run.executors import EXECUTORS, Executor, ExecutorOptions, LocalExecutor
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -49,7 +49,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def run_with_executor(request: object, options: ExecutorOptions, *, progress: bool) -> dict:
     """``Runner(request).run()`` on the executor ``options`` ask for; a live progress display under Ray
     (locally the per-unit bars of the predictors are the progress, as before)."""
-    from harness.run.executors import make_executor
     from harness.run.progress import Events, LiveProgress
     from harness.run.runner import Runner
 
@@ -61,6 +60,16 @@ def run_with_executor(request: object, options: ExecutorOptions, *, progress: bo
         if display is not None:
             display.close()
         executor.close()
+
+
+def make_executor(options: ExecutorOptions) -> Executor:
+    """The executor ``options`` ask for (Ray is imported only for ``ray``)."""
+    options.check()
+    if options.executor == "local":
+        return LocalExecutor()
+    from harness.run.raypool import RayExecutor
+
+    return RayExecutor(options)
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:

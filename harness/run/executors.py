@@ -115,13 +115,3 @@ class ExecutorOptions:
         if self.executor == "local" and (self.address or self.workers or self.gpus_per_worker):
             flag = "--ray-address" if self.address else "--workers" if self.workers else "--gpus-per-worker"
             raise XRobustError("only applies with --executor ray", field=flag)
-
-
-def make_executor(options: ExecutorOptions) -> Executor:
-    """The executor ``options`` ask for (Ray is imported only for ``ray``)."""
-    options.check()
-    if options.executor == "local":
-        return LocalExecutor()
-    from harness.run.raypool import RayExecutor
-
-    return RayExecutor(options)

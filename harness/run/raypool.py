@@ -367,6 +367,13 @@ class RayExecutor:
                 log.warning("%d units failed; the first error follows", len(errors))
             raise errors[0]
 
+    def held(self) -> tuple[float, float]:
+        """CPUs and GPUs the pool's started workers hold (or wait for)."""
+        if self._pool is None:
+            return 0.0, 0.0
+        started = sum(slot.actor is not None for slot in self._pool.slots)
+        return started * self._pool.cpus, started * self._pool.gpus
+
     def release(self) -> None:
         """Give the pool's resources back to the cluster (e.g. while a fine-tune waits for them)."""
         if self._pool is not None:

@@ -14,9 +14,10 @@ import pytest
 import ray
 
 from harness.cli.main import main
+from harness.cli.run import make_executor
 from harness.errors import XRobustError
 from harness.models.loading import RuntimeOptions
-from harness.run.executors import ExecutorOptions, LocalExecutor, make_executor
+from harness.run.executors import ExecutorOptions, LocalExecutor
 from harness.run.progress import Events, LiveProgress, WorkerInfo
 from harness.run.raypool import RayExecutor
 from harness.run.runner import Runner, RunRequest

@@ -37,13 +37,18 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    "65536 on CUDA)")
     p.add_argument("--batch-size", type=int, help="rows per batch at most (default: 64 on CPU, 4096 on CUDA)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a checkpoint's own Python code (auto_map) to run; off by default, never asked "
+                        "interactively; recorded in the run signature (remote-code:yes)")
 
 
 def runtime_options(args: argparse.Namespace, **extra: object) -> RuntimeOptions:
     """:class:`RuntimeOptions` from the flags of :func:`add_runtime_options` (checked: one-line errors)."""
     options = RuntimeOptions(device=args.device, dtype=args.dtype, attn=args.attn, padding_free=args.padding_free,
                              batch_size=args.batch_size, max_tokens=args.max_tokens,
-                             progress=not args.no_progress, **extra)  # type: ignore[arg-type]
+                             progress=not args.no_progress,
+                             trust_remote_code=bool(getattr(args, "trust_remote_code", False)),
+                             **extra)  # type: ignore[arg-type]
     options.check()
     return options
 

@@ -53,6 +53,7 @@ class RuntimeOptions:
     progress: bool = True
     label_map: dict[str, str] = field(default_factory=dict)  # model label → task label
     seed: int = 0
+    trust_remote_code: bool = False  # run a checkpoint's own Python code (``auto_map``): only when asked for
 
     def resolved_device(self) -> str:
         import torch
@@ -72,6 +73,8 @@ class RuntimeOptions:
         for name, value in (("--batch-size", self.batch_size), ("--max-tokens", self.max_tokens)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise XRobustError(f"must be a positive integer, got {value!r}", field=name)
+        if not isinstance(self.trust_remote_code, bool):
+            raise XRobustError(f"must be true or false, got {self.trust_remote_code!r}", field="--trust-remote-code")
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,16 @@ class Inference:
     packed: bool  # padding-free: sequences concatenated, attention bounded per sequence
     max_tokens: int
     batch_size: int
+    remote_code: bool = False  # the checkpoint's own code was allowed to run (``--trust-remote-code``)
 
-    def pinned(self) -> dict[str, str]:
-        """The settings that can change a prediction (fingerprints and signatures hold exactly these)."""
-        return {"dtype": self.dtype, "attn": self.attn, "packing": "packed" if self.packed else "padded"}
+    def pinned(self) -> dict[str, str | bool]:
+        """The settings that can change a prediction (fingerprints and signatures hold exactly these); remote
+        code only when allowed, so the fingerprints of ordinary runs are unchanged by it."""
+        pinned: dict[str, str | bool] = {"dtype": self.dtype, "attn": self.attn,
+                                         "packing": "packed" if self.packed else "padded"}
+        if self.remote_code:
+            pinned["remote_code"] = True
+        return pinned
 
     def torch_dtype(self) -> Any:
         import torch
@@ -138,7 +147,7 @@ def resolve(options: RuntimeOptions, config: Any = None, model_class: Any = None
     attn = _attention(options.attn, support, packed=packed, flash=flash, cuda=cuda)
     max_tokens = options.max_tokens or (65536 if cuda else 2048)
     batch_size = options.batch_size or (4096 if cuda else 64)
-    return Inference(device, dtype, attn, packed, max_tokens, batch_size)
+    return Inference(device, dtype, attn, packed, max_tokens, batch_size, remote_code=options.trust_remote_code is True)
 
 
 def _packing(asked: str, supported: bool, flash: bool, attn: str) -> bool:

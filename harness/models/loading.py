@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,22 +28,84 @@ def is_local(model: str) -> bool:
     return Path(model).exists()
 
 
-def weights_fingerprint(model: str) -> str:
-    """sha256 (12 hex) over a local checkpoint's weight files; for a hub id, its resolved commit if known."""
+#: a hub model id: ``name`` or ``owner/name`` (huggingface_hub's rule: word characters, ``-`` and ``.``)
+HUB_ID = re.compile(r"(?:[\w.-]+/)?[\w.-]{1,96}")
+#: checkpoint files that cannot change a prediction (documentation, VCS metadata)
+_NOT_INPUTS = re.compile(r"(?i)^(readme.*|.*\.md|license.*|\.git.*|.*\.lock)$")
+_WEIGHTS = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def looks_like_path(model: str) -> bool:
+    """True if ``model`` can only be a local path (absolute, ``./``, ``~``, several folders, a trailing slash),
+    not a hub id."""
+    return (model.startswith((".", "/", "~", "\\")) or model.endswith(("/", "\\")) or "--" in model
+            or ".." in model or not HUB_ID.fullmatch(model))
+
+
+def check_model_ref(model: str) -> None:
+    """A missing local checkpoint is reported as a missing directory, not as an unknown hub repository."""
+    if not Path(model).exists() and looks_like_path(model):
+        raise XRobustError("model directory not found (a hub id is owner/name)", file=model, field="--model")
+
+
+def checkpoint_files(path: Path) -> list[Path]:
+    """The files of a local checkpoint folder that ``from_pretrained`` reads and that can change a prediction:
+    weights, config, tokenizer and vocabulary files, any code (``auto_map``); documentation, VCS and hidden
+    files and sub-folders (training checkpoints) left out."""
+    return sorted(p for p in path.iterdir() if p.is_file() and not _NOT_INPUTS.match(p.name)
+                  and not p.name.startswith("."))
+
+
+_UNRESOLVED = object()
+
+
+def weights_fingerprint(model: str, revision: Any = _UNRESOLVED) -> str:
+    """sha256 (12 hex) over every input file of a local checkpoint (weights, ``config.json`` with its
+    ``id2label``, tokenizer files, code), by name and content. For a hub id: "hub", or with ``revision`` given
+    (None: the default branch) ``hub@<commit>``, the commit it resolves to now (asked of the hub, else the local
+    hub cache's ref), so a new commit on the hub is never served from units stored for the old one."""
+    check_model_ref(model)
     path = Path(model)
     if not path.exists():
-        return "hub"
-    files = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".pt", ".pth"))
-    if not files:
+        commit = None if revision is _UNRESOLVED else hub_commit(model, revision)
+        return f"hub@{commit[:12]}" if commit else "hub"
+    if not path.is_dir():
+        raise XRobustError("expected a checkpoint directory", file=path, field="--model")
+    files = checkpoint_files(path)
+    if not any(p.suffix in _WEIGHTS and p.parent == path for p in files):
         raise XRobustError("no weight files (*.safetensors, *.bin) in model directory", file=path,
                            field="--model")
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.name.encode())
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         with file.open("rb") as handle:
             for chunk in iter(lambda h=handle: h.read(1 << 22), b""):
                 digest.update(chunk)
+        digest.update(b"\0")
     return digest.hexdigest()[:12]
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def hub_commit(model: str, revision: str | None) -> str | None:
+    """The commit a hub model ``revision`` points to: as given when it is a commit hash, else asked of the hub
+    (unless ``HF_HUB_OFFLINE``), else the commit the local hub cache last saw for it; None when unknown."""
+    if revision and _COMMIT.fullmatch(revision):
+        return revision
+    from huggingface_hub import HfApi, constants
+
+    if not constants.HF_HUB_OFFLINE:
+        try:
+            return HfApi().model_info(model, revision=revision, timeout=20).sha
+        except Exception:  # offline or unknown: the cache, else the load reports it
+            pass
+    ref = Path(constants.HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs" / (revision or "main")
+    try:
+        text = ref.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text if _COMMIT.fullmatch(text) else None
 
 
 @dataclass
@@ -58,6 +121,7 @@ class ModelCache:
     """Loads a checkpoint once per head class and keeps it for every task of that type in a run."""
 
     def __init__(self, model: str, options: RuntimeOptions, revision: str | None = None) -> None:
+        check_model_ref(model)
         self.model_ref = model
         self.options = options
         self.revision = revision
@@ -66,15 +130,20 @@ class ModelCache:
         self._config: Any = None
         self._inference: dict[str, Inference] = {}
 
+    @property
+    def trust_remote_code(self) -> bool:
+        """Run the checkpoint's own code only with ``--trust-remote-code`` (never by answering a prompt)."""
+        return self.options.trust_remote_code is True
+
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
             try:
-                self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref, revision=self.revision)
+                self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref, revision=self.revision,
+                                                                trust_remote_code=self.trust_remote_code)
             except Exception as err:
-                raise XRobustError(f"cannot load tokenizer: {type(err).__name__}: {_first_line(err)}",
-                                   field="--model") from None
+                raise _load_error("tokenizer", err) from None
             if not getattr(self._tokenizer, "is_fast", False):
                 log.warning("tokenizer of %s is not a fast tokenizer; word alignment needs one", self.model_ref)
         return self._tokenizer
@@ -84,10 +153,10 @@ class ModelCache:
             from transformers import AutoConfig
 
             try:
-                self._config = AutoConfig.from_pretrained(self.model_ref, revision=self.revision)
+                self._config = AutoConfig.from_pretrained(self.model_ref, revision=self.revision,
+                                                          trust_remote_code=self.trust_remote_code)
             except Exception as err:
-                raise XRobustError(f"cannot load config: {type(err).__name__}: {_first_line(err)}",
-                                   field="--model") from None
+                raise _load_error("config", err) from None
         return self._config
 
     def inference(self, task_type: str) -> Inference:
@@ -120,16 +189,23 @@ class ModelCache:
             auto = getattr(transformers, head)
             try:
                 model = auto.from_pretrained(self.model_ref, revision=self.revision, dtype=settings.torch_dtype(),
-                                             attn_implementation=settings.attn, **kwargs)
+                                             attn_implementation=settings.attn,
+                                             trust_remote_code=self.trust_remote_code, **kwargs)
             except XRobustError:
                 raise
             except Exception as err:
-                raise XRobustError(f"cannot load {self.model_ref} as {head}: {type(err).__name__}: "
-                                   f"{_first_line(err)}", field="--model") from None
+                raise _load_error(f"{self.model_ref} as {head}", err) from None
             model.to(settings.device).eval()
             log.info("%s as %s: %s", self.model_ref, head, settings.describe())
             self._loaded[key] = LoadedModel(model, self.tokenizer(), settings.device, head, settings)
         return self._loaded[key]
+
+
+def _load_error(what: str, err: BaseException) -> XRobustError:
+    hint = ""
+    if "trust_remote_code" in str(err):
+        hint = " (the checkpoint ships its own code: pass --trust-remote-code to run it)"
+    return XRobustError(f"cannot load {what}: {type(err).__name__}: {_first_line(err)}{hint}", field="--model")
 
 
 def _first_line(err: BaseException) -> str:

@@ -26,7 +26,7 @@ class Attack(SuiteBacked):
         return tasktypes.get(spec.type).attackable
 
     def predict(self, data: UnitData) -> Predicted:
-        inputs, records, meta = attack_unit(data.predictor, data.examples, data.unit.lang, self.condition,
+        inputs, records, meta = attack_unit(data.predictor, data.examples, data.unit.lang, self.seeded,
                                             fields=data.fields, desc=data.desc)
         return Predicted(inputs, records, meta)
 

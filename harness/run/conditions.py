@@ -9,10 +9,12 @@ the random suite conditions (here), cross-language pairs (:mod:`.crosspairs`), a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from harness.errors import XRobustError
 from harness.models.predictors import Predictor
 from harness.spec.taskspec import TaskSpec
 from harness.store.conditions import CLEAN, ConditionId
@@ -106,20 +108,45 @@ class Clean:
         return Predicted(data.examples, data.predictor.predict(data.examples, desc=data.desc))
 
 
+def run_condition_seed(condition_seed: int, run_seed: int) -> int:
+    """The seed a suite condition uses in a run with ``--seed run_seed``: its own for seed 0 (runs stored before
+    the run seed fed perturbations keep their units), else one derived from both (32 bits, like a suite's
+    derived condition seeds)."""
+    if run_seed == 0:
+        return condition_seed
+    digest = hashlib.blake2b(f"{condition_seed}/run-seed/{run_seed}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big")
+
+
+def seeded(condition: SuiteCondition, run_seed: int) -> SuiteCondition:
+    """``condition`` with the seed it uses under ``--seed run_seed`` (its signature changes with the seed)."""
+    if isinstance(run_seed, bool) or not isinstance(run_seed, int):
+        raise XRobustError(f"must be an integer, got {run_seed!r}", field="--seed")
+    seed = run_condition_seed(condition.seed, run_seed)
+    return condition if seed == condition.seed else replace(condition, seed=seed)
+
+
 @dataclass(frozen=True)
 class SuiteBacked:
     """Base of the conditions a suite condition defines: its signature, parameters and languages are that
-    condition's (the signature is the same for every variant: the variant is in the unit fingerprint)."""
+    condition's under the run seed (:func:`seeded`; the signature is the same for every variant: the variant
+    is in the unit fingerprint)."""
 
     condition: SuiteCondition
+    run_seed: int = field(default=0, kw_only=True)  # the run's --seed
+
+    @property
+    def seeded(self) -> SuiteCondition:
+        """The suite condition as this run applies it (its seed derived from the run seed)."""
+        return seeded(self.condition, self.run_seed)
 
     @property
     def signature(self) -> str:
-        return self.condition.signature()
+        return self.seeded.signature()
 
     @property
     def params(self) -> dict[str, Any]:
-        return self.condition.to_dict()
+        return self.seeded.to_dict() | ({"run_seed": self.run_seed} if self.run_seed else {})
 
     def claims(self, lang: str) -> bool:
         return self.condition.claims(lang)
@@ -140,7 +167,7 @@ class Perturbed(SuiteBacked):
 
     def predict(self, data: UnitData) -> Predicted:
         examples, change = perturb_examples(data.examples, task_type=data.spec.type, fields=data.fields,
-                                            lang=data.unit.lang, condition=self.condition, variant=self.variant)
+                                            lang=data.unit.lang, condition=self.seeded, variant=self.variant)
         meta = {"condition_params": self.params, "variant": self.variant, "condition_signature": self.signature,
                 "change": change.to_dict()}
         return Predicted(examples, data.predictor.predict(examples, desc=data.desc), meta)

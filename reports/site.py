@@ -12,11 +12,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness import __version__
 from harness.errors import XRobustError
 from harness.spec.languages import load_languages
+from harness.spec.paths import confined
 from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis
 from harness.stats.runs import load_runs
 from harness.stats.systems import group_systems
 from harness.store.rundir import atomic_write_text
+from reports.csvcells import to_csv
 from reports.pages import example_context, index_context, task_context
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
@@ -73,7 +75,8 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
               "incomplete": analysis.incomplete}
 
     def render(template: str, target: str, **context: object) -> None:
-        atomic_write_text(out / target, env.get_template(template).render(**common, **context))
+        page = confined(out, target, field="--out")  # a page named after a task stays in the site folder
+        atomic_write_text(page, env.get_template(template).render(**common, **context))
 
     render("index.html.j2", "index.html", systems=systems, **index_context(analysis, board))
     slice_rows: list[dict] = []
@@ -104,6 +107,6 @@ def _exports(out: Path, analysis: Analysis, board: dict, slice_rows: list[dict],
         "gain_robustness": pd.DataFrame(gains),
     }
     for name, frame in frames.items():
-        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+        atomic_write_text(out / f"{name}.csv", to_csv(frame))
         records = json.loads(frame.to_json(orient="records", force_ascii=False))
         atomic_write_text(out / f"{name}.json", json.dumps(records, ensure_ascii=False, indent=1) + "\n")

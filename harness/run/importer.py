@@ -8,6 +8,7 @@ Layout read (google-research/xtreme README "Submissions" and ``evaluate.py``)::
 ``<task>`` is a built-in task name (``xrobust tasks``). ``test-<lang>`` is the task's eval split (its
 ``splits.eval``: validation for panx, test for the others), or ``--split`` (e.g. ``validation`` for MLQA
 predictions on the dev set, which is what the offline samples hold).
+Folders and files are read only where they lie inside PRED_DIR once links are resolved.
 Predictions are in the order of the gold examples. Formats assumed (each task type's ``submission`` reader in
 :mod:`harness.tasktypes`; XTREME's readers strip each line):
 
@@ -45,6 +46,7 @@ from typing import Any
 from harness import __version__, tasktypes
 from harness.data.examples import load_examples
 from harness.errors import XRobustError
+from harness.spec.paths import confined
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, builtin_task_files, load_task
 from harness.store.results import claim_run_dir, import_signature, write_results
@@ -147,8 +149,11 @@ def plan(pred_dir: Path, split: str | None = None) -> list[tuple[TaskSpec, Unit,
     known = builtin_task_files()
     out = []
     for folder in folders:
+        confined(pred_dir, folder.name, field="PRED_DIR", file=folder, follow_links=True)
         spec = _task_for(folder, known)
         files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        for path in files:  # a link to a file elsewhere on the machine is never read as predictions
+            confined(pred_dir, path.relative_to(pred_dir), field="PRED_DIR", file=path, follow_links=True)
         if not files:
             raise XRobustError(f"no prediction files (expected test-<lang>.{tasktypes.get(spec.type).submission.ext})", file=folder)
         out += [(spec, _unit_for(spec, path, split or spec.eval_split), path) for path in files]

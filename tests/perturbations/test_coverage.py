@@ -42,6 +42,28 @@ def test_coverage_goals() -> None:
         assert {lang for lang in LANGUAGES if cond.claims(lang)} == set(LANGUAGES)
 
 
+@pytest.mark.data
+def test_mixed_and_adversarial_inflection_steps_use_the_inflection_suite_coverage() -> None:
+    """Every any-feature inflection step of the combined suites claims what inflection_any claims (same
+    sources), and the case/number attack what inflection_case_number claims."""
+    inflection = suite("inflection")
+    widest = inflection.condition("inflection_any")
+    assert len(widest.languages) >= 20
+    steps = [s for s in suite("mixed").condition("mixed").steps if s.name == "inflection"]
+    steps += [s for c in suite("adversarial").conditions for s in c.steps
+              if s.name == "inflection" and c.name != "greedy_case_number"]
+    assert len(steps) == 4
+    for step in steps:
+        assert step.languages == widest.languages
+        assert (step.params.change, step.params.sources) == (widest.steps[0].params.change,
+                                                             widest.steps[0].params.sources)
+    case_number = suite("adversarial").condition("greedy_case_number").steps[0]
+    reference = inflection.condition("inflection_case_number").steps[0]
+    assert case_number.languages == reference.languages
+    assert (case_number.params.change, case_number.params.sources) == (reference.params.change,
+                                                                       reference.params.sources)
+
+
 def _tolerance(rate: float, n: int) -> float:
     return 4 * math.sqrt(rate * (1 - rate) / max(n, 1)) + 0.02
 

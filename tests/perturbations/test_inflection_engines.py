@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 import perturbations as P
+from perturbations.candidates import CandidateGenerator
 from perturbations.errors import PerturbationError
 from perturbations.lemmas import lemma_index
 from perturbations.text import WORD_RE
@@ -211,6 +212,31 @@ def test_swaps_reanalyse_as_the_same_lemma_with_only_the_requested_features_chan
     rate = good / len(pairs)
     with capsys.disabled():
         print(f"\n{cond_name} {lang}: {good}/{len(pairs)} swaps grammatical ({rate:.1%})")
+    assert rate >= MIN_RATE, bad[:10]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("lang", ["ru", "fi", "et", "hu", "tr", "de"])
+def test_case_number_attack_candidates_change_only_case_and_number(lang: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole menu the greedy_case_number attack searches (not only the random draws) passes the same check."""
+    cond = suite("adversarial").condition("greedy_case_number")
+    assert cond.attack is not None and lang in cond.languages
+    generator = CandidateGenerator(cond.steps, lang, max_candidates=cond.attack.max_candidates, seed=1,
+                                   inflection_prefix=cond.attack.inflection_prefix)
+    examples = tokens(lang, 150) or []
+    if lang in ("ru", "tr", "de"):
+        examples += [{"id": e["id"], "tokens": WORD_RE.findall(e["text_a"])} for e in xnli(lang, 100)]
+    pairs = [(word, new) for e in examples for i, token in enumerate(e["tokens"]) for word in WORD_RE.findall(token)
+             for family, new in generator.word_options(word, False, e["id"], str(i))]
+    assert len(pairs) >= 20, f"greedy_case_number offered only {len(pairs)} candidates in {lang}"
+    assert all(len(generator.word_options(w, False, "x", "0")) <= cond.attack.max_candidates for w, _ in pairs)
+    raw = RAW[lang](lang)
+    bad = [(old, new) for old, new in pairs if not (grammatical(raw, old, new, {"case", "number"})
+                                                    or grammatical(raw, old.lower(), new.lower(), {"case", "number"}))]
+    rate = 1 - len(bad) / len(pairs)
+    with capsys.disabled():
+        print(f"\ngreedy_case_number {lang}: {len(pairs) - len(bad)}/{len(pairs)} candidates grammatical ({rate:.1%})")
     assert rate >= MIN_RATE, bad[:10]
 
 

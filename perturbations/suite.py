@@ -42,7 +42,7 @@ from perturbations.errors import PerturbationError
 from perturbations.params import ParamError, params_to_dict, parse_params
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-ALGORITHM_VERSION = "1"  # bump when a perturbation's output for the same inputs changes
+ALGORITHM_VERSION = "2"  # bump when a perturbation's output for the same inputs changes
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SEARCHES = ("greedy", "random")
 UNTIL = ("flip", "budget")

@@ -30,13 +30,13 @@ SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xrobust", description="xrobust command line: run, report, tasks, "
-                                     "models, demo, perturb, compare, import, finetune.")
+    parser = argparse.ArgumentParser(prog="xrobust")
     parser.add_argument("--version", action="version", version=f"xrobust {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
+    parser.description = f"xrobust command line: {', '.join(sub.choices)}."
     return parser
 
 

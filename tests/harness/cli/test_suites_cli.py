@@ -70,3 +70,30 @@ def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], monkey
     assert main(["suites", "--suite", "codeswitch"]) == 2
     err = capsys.readouterr().err.strip()
     assert "codeswitch.yaml" in err and "muse_dir" in err and "\n" not in err
+
+
+@pytest.mark.data
+def test_inflection_claims_and_the_suites_that_reuse_them(capsys: pytest.CaptureFixture[str],
+                                                          shared_data: Path) -> None:
+    out = _json(capsys, "--resources", str(shared_data))
+    claims = {(c["suite"], c["condition"], c["lang"]): c for c in out["claims"]}
+    any_langs = {lang for suite, cond, lang in claims if (suite, cond) == ("inflection", "inflection_any")}
+    case_number = {lang for suite, cond, lang in claims if (suite, cond) == ("inflection", "inflection_case_number")}
+    assert len(any_langs) >= 20 and len(case_number) >= 7 and case_number <= any_langs
+    assert claims[("inflection", "inflection_case_number", "ru")]["sources"] == ["engine+unimorph"]
+    for lang in any_langs:  # the mixed and adversarial suites run inflection wherever the inflection suite does
+        assert "inflection" in claims[("mixed", "mixed", lang)]["steps"]
+        assert claims[("adversarial", "greedy_inflection", lang)]["steps"] == ["inflection"]
+    assert {lang for suite, cond, lang in claims if (suite, cond) == ("adversarial", "greedy_case_number")} == case_number
+    assert not any(lang not in any_langs and "inflection" in c["steps"] for (suite, _, lang), c in claims.items()
+                   if suite == "mixed")
+
+
+def test_top_level_help_names_every_sub_command() -> None:
+    from harness.cli.main import build_parser
+
+    parser = build_parser()
+    names = next(a for a in parser._actions if a.dest == "command").choices
+    assert {"run", "suites", "import", "finetune"} <= set(names)
+    listed = (parser.description or "").removeprefix("xrobust command line: ").rstrip(".").split(", ")
+    assert listed == list(names)

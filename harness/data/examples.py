@@ -180,6 +180,8 @@ def check_rows(path: Path, spec: TaskSpec, mapping: dict[str, str | list[str]]) 
     type, known tags, as many tags as tokens. Returns the line number of each row (None for a JSON array file);
     raises ``FILE:LINE: field 'fields.<canonical> (<column>)': message``."""
     rows, array = _read_lines(path)
+    if not rows:
+        raise XRobustError("the data file holds no rows", file=path)
     task_type = tasktypes.get(spec.type)
     columns = _columns(spec, mapping)
     choices = "choices" in task_type.fields
@@ -214,6 +216,8 @@ def _check_alignment(row: dict, mapping: dict[str, str | list[str]], where: str)
 def check_examples(examples: list[dict], spec: TaskSpec, origin: str, lines: list[int] | None) -> None:
     """Canonical examples from any source are usable: texts are strings, tokens a list of strings with one known
     tag each, a choice label indexes a choice. ``lines`` locates a row in a local file (else ``origin`` row N)."""
+    if not examples:
+        raise XRobustError("no examples to evaluate (an empty file, or a filter that keeps no row)", file=origin)
     task_type = tasktypes.get(spec.type)
     kinds = {c: _kind(task_type, c) for c in task_type.fields if _kind(task_type, c) in ("text", "texts")}
     known = set(spec.labels)

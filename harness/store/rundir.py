@@ -89,6 +89,8 @@ def read_json(path: Path, *, what: str = "file") -> Any:
         raise XRobustError(f"cannot read {what} ({err.strerror})", file=path) from None
     except json.JSONDecodeError as err:
         raise XRobustError(f"corrupt {what}: {err.msg} at line {err.lineno}", file=path) from None
+    except UnicodeDecodeError:
+        raise XRobustError(f"corrupt {what}: not UTF-8 text", file=path) from None
 
 
 class RunStore:
@@ -293,7 +295,10 @@ def _parse_records(text: str, path: Path) -> list[dict]:
     records = []
     for lineno, line in enumerate(lines, 1):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as err:
             raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
+        if not isinstance(record, dict):
+            raise XRobustError(f"corrupt predictions at line {lineno}: not a JSON object", file=path)
+        records.append(record)
     return records

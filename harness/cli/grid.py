@@ -33,7 +33,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     display = LiveProgress() if not args.no_progress else Events()
     try:
         outcome = run_grid(plan, executor, display, finetune_gpus=args.finetune_gpus,
-                           finetune_cpus=args.finetune_cpus)
+                           finetune_cpus=args.finetune_cpus, redo=args.overwrite)
     finally:
         if isinstance(display, LiveProgress):
             display.close()
@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "blocked) and the fine-tune command it runs, and stop")
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
                    help="override a grid key, e.g. --set finetune.training.max_steps=120 (repeatable)")
-    p.add_argument("--overwrite", action="store_true", help="recompute evaluation units already stored, and "
-                   "allow fine-tunes whose recipe changed")
+    p.add_argument("--overwrite", action="store_true", help="redo every job: fine-tunes (also those whose "
+                   "recipe changed), every evaluation unit, the report")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed (fresh heads; fine-tunes take `seeds`)")
     p.add_argument("--finetune-gpus", type=float, metavar="G", help="GPUs per fine-tune under Ray (default: 1 "
                    "when the cluster has GPUs, else 0)")

@@ -82,12 +82,12 @@ class GridPlan:
         return stored is not None and stored.get("fingerprint") == job.fingerprint and _output_ready(job)
 
     def states(self) -> dict[str, str]:
-        """done (stored for this fingerprint), changed (a fine-tune stored with another recipe), pending (can
+        """done (stored for this fingerprint, and so is every job it depends on), changed (a fine-tune stored with another recipe), pending (can
         run now) or blocked (waits for a job that is not done)."""
         out: dict[str, str] = {}
-        for job in self.jobs:
+        for job in self.jobs:  # dependencies come first
             stored = self.stored(job)
-            if self.is_done(job):
+            if self.is_done(job) and all(out[d] == "done" for d in job.deps):  # not if an input is redone
                 out[job.id] = "done"
             elif job.kind == "finetune" and stored is not None and stored.get("fingerprint") != job.fingerprint:
                 out[job.id] = "changed"

@@ -143,12 +143,13 @@ class GridOutcome:
 
 
 def run_grid(plan: GridPlan, executor: Executor, events: Events | None = None, *,
-             finetune_gpus: float | None = None, finetune_cpus: float = 1.0) -> GridOutcome:
-    """Run every job of ``plan`` that is not done; raises the first job error once nothing else can run."""
+             finetune_gpus: float | None = None, finetune_cpus: float = 1.0, redo: bool = False) -> GridOutcome:
+    """Run every job of ``plan`` that is not done (``redo``: every job); raises the first job error once
+    nothing else can run."""
     events = events or Events()
     outcome = GridOutcome()
     states = plan.states()
-    done = {job_id for job_id, state in states.items() if state == "done"}
+    done = set() if redo else {job_id for job_id, state in states.items() if state == "done"}
     for job in plan.jobs:
         if job.kind == "eval":
             for request, units in zip(job.evals, job.run_units, strict=True):

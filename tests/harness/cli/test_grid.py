@@ -109,7 +109,7 @@ def test_job_fingerprints_follow_their_inputs(tmp_path: Path, shared_data: Path,
     (GRID.replace("  tiny baseline:\n    finetune: {{base: {base}}}\n", "  tiny baseline: {{}}\n"),
      "models.tiny baseline"),
     (GRID.replace("out: out\n", ""), "out"),
-])
+], ids=["unknown key", "wrong type", "neither model nor recipe", "no out"])
 def test_bad_grid_is_one_line_naming_file_and_field(tmp_path: Path, shared_data: Path, tiny_encoder: Path,
                                                     capsys: pytest.CaptureFixture[str], text: str,
                                                     field: str) -> None:
@@ -141,6 +141,16 @@ def test_grid_under_ray_renders_a_report(finished_grid: Path, capsys: pytest.Cap
     assert lines[-1] == "9 done (9 jobs)"
     assert main(["grid", str(finished_grid), *RAY]) == 0  # nothing left to do
     assert "jobs: 0 run, 9 already done" in capsys.readouterr().out
+    # a checkpoint gone: its fine-tune is pending again, and what depends on it waits for it
+    ckpt = out / "models" / "tiny-robust-udpos"
+    ckpt.rename(ckpt.with_name("moved"))
+    try:
+        states = {line.split()[2]: line.split()[0] for line in dry_run(finished_grid, capsys)[:-1]
+                  if not line.startswith(" ")}
+    finally:
+        ckpt.with_name("moved").rename(ckpt)
+    assert {k: v for k, v in states.items() if v != "done"} == {
+        "finetune:tiny-robust/udpos": "pending", "eval:tiny-robust/udpos": "blocked", "report": "blocked"}
 
 
 def _complete_files(out: Path) -> dict[Path, int]:

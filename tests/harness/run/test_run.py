@@ -169,7 +169,7 @@ def test_label_outside_label_set_names_file(tmp_path: Path) -> None:
     data = tmp_path / "data" / "xnli"
     data.mkdir(parents=True)
     (data / "de.test.jsonl").write_text('{"sentence1": "a", "sentence2": "b", "gold_label": "maybe"}\n')
-    with pytest.raises(XRobustError, match=r"de\.test\.jsonl: field 'fields\.label \(gold_label\)': label 'maybe'"):
+    with pytest.raises(XRobustError, match=r"de\.test\.jsonl:1: field 'fields\.label \(gold_label\)': label 'maybe'"):
         load_examples(resolve_task("xnli"), "de", data_dir=tmp_path / "data")
 
 

@@ -20,18 +20,18 @@ MAPPING = Rule(dict)
 ANY = Rule()
 
 
-def _at_least(low: int, what: str) -> Rule:
+def _at_least(low: int) -> Rule:
     def check(value: Any) -> int:
         number = coerce(Rule(int), value, MUST_BE)
         if number < low:
-            raise Invalid(f"must be {what}, got {number}")
+            raise Invalid(f"must be at least {low}, got {number}")
         return number
 
     return Rule(read=check)
 
 
-POSITIVE = _at_least(1, "a positive integer")
-NON_NEGATIVE = _at_least(0, "an integer >= 0")
+POSITIVE = _at_least(1)
+NON_NEGATIVE = _at_least(0)
 #: integer options that may be 0 although their default is positive (tokens shared by QA windows)
 ZERO_ALLOWED = frozenset({"stride"})
 

@@ -56,8 +56,8 @@ def _task(tmp_path: Path, body: str) -> Path:
     ("language_codes: {de: ../../x}\n", "language_codes.de", "file name"),
     ("splits: {eval: ../test}\n", "splits.eval", "file name"),
     ("max_length: -5\n", "max_length", "got -5"),
-    ("max_length: 0\n", "max_length", "positive"),
-    ("retrieval: {top_k: 0}\n", "retrieval.top_k", "positive"),
+    ("max_length: 0\n", "max_length", "at least 1"),
+    ("retrieval: {top_k: 0}\n", "retrieval.top_k", "at least 1"),
     ("labels: [entailment, neutral, contradiction, neutral]\n", "labels", "listed twice"),
     ("languages: [de, de]\n", "languages", "listed twice"),
 ])

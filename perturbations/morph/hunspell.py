@@ -55,8 +55,14 @@ def _verb(tag: str) -> list[tuple[str, str]] | None:
 
 
 def parse(analysis: str) -> Reading:
-    """One Hunspell analysis string as a reading."""
-    stems, pos, derivs, pairs = [], "", [], []
+    """One Hunspell analysis string as a reading.
+
+    The form's inflection is in its ``is:`` fields; ``ts:`` fields describe the dictionary entry the form is
+    built on, and are the form's own only when no affix added ``is:`` fields: lexicalised plural stems
+    (``házak``: ``ts:PLUR ts:NOM``) are nominative plurals, but ``házat``, built on that entry
+    (``ts:PLUR ts:NOM … is:ACC``), is a singular accusative.
+    """
+    stems, pos, derivs, inflections, terminal = [], "", [], [], []
     for field in analysis.split():
         key, _, value = field.partition(":")
         if key == "st":
@@ -66,17 +72,22 @@ def parse(analysis: str) -> Reading:
         elif key == "ds":
             derivs.append(value)
         elif key == "is" and value:
-            verb = _verb(value)
-            if verb is not None:
-                pairs += verb
-            elif value == "PLUR":
-                pairs.append(("number", "PL"))
-            elif value in CASES:
-                pairs.append(("case", value))
-            elif value.startswith("POSS"):
-                pairs.append(("possession", value))
-            else:
-                pairs.append(("x:" + value, value))
+            inflections.append(value)
+        elif key == "ts" and value:
+            terminal.append(value)
+    pairs: list[tuple[str, str]] = []
+    for value in dict.fromkeys(inflections or terminal):
+        verb = _verb(value)
+        if verb is not None:
+            pairs += verb
+        elif value == "PLUR":
+            pairs.append(("number", "PL"))
+        elif value in CASES:
+            pairs.append(("case", value))
+        elif value.startswith("POSS"):
+            pairs.append(("possession", value))
+        else:
+            pairs.append(("x:" + value, value))
     if pos in NOMINAL:
         dims = {d for d, _ in pairs}
         pairs += [("case", "NOM")] if "case" not in dims else []
@@ -99,8 +110,7 @@ def description(reading: Reading) -> str:
             tags.append("PLUR")
         if "possession" in d:
             tags.append(d["possession"])
-        if d.get("case", "NOM") != "NOM":
-            tags.append(d["case"])
+        tags.append(d.get("case", "NOM"))  # generate2 needs the case, nominative included (is:PLUR is:NOM)
     return " ".join("is:" + t for t in tags)
 
 

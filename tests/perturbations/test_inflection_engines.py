@@ -96,9 +96,11 @@ def _hunspell(lang: str) -> Callable[[str], list]:
             fields = [f.split(":", 1) for f in raw.decode().split() if ":" in f]
             stems = "+".join(v for k, v in fields if k == "st")
             pos = "+".join(v for k, v in fields if k in ("po", "ds"))
+            # is: fields inflect the form; without any, the entry's own ts: fields are the form's (házak: ts:PLUR)
+            kind = "is" if any(k == "is" and v for k, v in fields) else "ts"
             cats: dict[str, str] = {}
             for k, v in fields:
-                if k != "is" or not v:
+                if k != kind or not v:
                     continue
                 if v in HU_CASES:
                     cats["case"] = v

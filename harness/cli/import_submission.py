@@ -23,9 +23,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from harness.cli.common import print_scores
     from harness.run.importer import ImportRequest, import_submission
 
+    params = parse_params(args.param)
+    if args.train_seed is not None:
+        if params.get("seed") not in (None, str(args.train_seed)):
+            raise XRobustError(f"--train-seed {args.train_seed} contradicts --param seed={params['seed']}",
+                               field="--train-seed")
+        params["seed"] = str(args.train_seed)
+    if args.system is not None and not args.system.strip():
+        raise XRobustError("must not be empty", field="--system")
     request = ImportRequest(pred_dir=Path(args.pred_dir), name=args.name, out=Path(args.out),
                             data_dir=Path(args.data_dir) if args.data_dir else None, model=args.model,
-                            url=args.url, params=parse_params(args.param), split=args.split, system=args.system)
+                            url=args.url, params=params, split=args.split, system=args.system)
     results = import_submission(request)
     print_scores(results)
     print(f"results: {request.out / 'results.json'}")
@@ -45,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="submission parameter (metadata), repeatable")
     p.add_argument("--split", help="split the test-<lang> files are scored on (default: each task's eval split)")
     p.add_argument("--system", metavar="NAME",
-                   help="this import is one seed run of system NAME; give its training seed with --param seed=N "
+                   help="this import is one seed run of system NAME; give its training seed with --train-seed "
                         "(reports show the seed runs of a system as one row)")
+    p.add_argument("--train-seed", type=int, metavar="N",
+                   help="the training seed of the model the predictions came from (stored as --param seed=N)")
     p.set_defaults(func=cmd_import)

@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     name = args.name or Path(args.model.rstrip("/")).name
     out = Path(args.out) if args.out else Path("runs") / name
     options = runtime_options(args, label_map=parse_label_map(args.label_map or ""), seed=args.seed)
-    request = RunRequest(tasks=specs, model=args.model, out=out, name=args.name, langs=csv_list(args.langs or ""),
+    request = RunRequest(metadata=system_metadata(args), tasks=specs, model=args.model, out=out, name=args.name, langs=csv_list(args.langs or ""),
                          data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
                          cross_pairs=csv_list(args.cross_pairs or ""),
@@ -44,6 +44,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_attacks(results)
     print(f"results: {out / 'results.json'}")
     return 0
+
+
+def system_metadata(args: argparse.Namespace) -> dict:
+    """``--system``, ``--train-seed`` and ``--recipe`` as submission keys (those given)."""
+    given = {"system": args.system, "train_seed": args.train_seed, "recipe": args.recipe}
+    for key, flag in (("system", "--system"), ("recipe", "--recipe")):
+        if given[key] is not None and not given[key].strip():
+            raise XRobustError("must not be empty", field=flag)
+    return {k: v.strip() if isinstance(v, str) else v for k, v in given.items() if v is not None}
 
 
 def run_with_executor(request: object, options: ExecutorOptions, *, progress: bool) -> dict:
@@ -109,7 +118,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--limit", type=int, help="first N examples per language (for quick checks)")
     p.add_argument("--label-map", help="MODEL_LABEL=TASK_LABEL,… when label names differ")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the perturbations and of freshly initialised "
+                   "heads (not the training seed: see --train-seed)")
+    g = p.add_argument_group("seed runs (a system is the seed runs of one recipe; reports show it as one row)")
+    g.add_argument("--system", metavar="NAME", help="this run is one seed run of system NAME (default: its "
+                   "--name)")
+    g.add_argument("--train-seed", type=int, metavar="N", help="the seed the checkpoint was fine-tuned with, "
+                   "when it has no xrobust-card.json (a card's seed and recipe are copied into the run)")
+    g.add_argument("--recipe", metavar="LABEL", help="names the recipe of a checkpoint without a card: the seed "
+                   "runs of one system must share it")
     p.add_argument("--overwrite", action="store_true", help="recompute units already stored")
     p.add_argument("--adversarial-from", action="append", metavar="RUN_DIR",
                    help="also score this model on the adversarial inputs another run's attacks produced "

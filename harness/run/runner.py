@@ -37,6 +37,7 @@ from harness.run.progress import Events
 from harness.run.variants import worst_case_units, write_worst_case
 from harness.spec.slices import example_attributes
 from harness.spec.taskspec import TaskSpec, known_language_codes
+from harness.stats.systems import run_metadata
 from harness.store.results import claim_run_dir, model_signature, write_results
 from harness.store.rundir import RunStore, Unit
 from harness.store.signature import fingerprint, library_versions
@@ -62,7 +63,7 @@ class RunRequest:
     cross_pairs: list[str] = field(default_factory=list)  # pair tasks: text_b also from these languages
     overwrite: bool = False
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # extra submission keys (system, train_seed, recipe)
     adversarial_from: list[Path] = field(default_factory=list)  # run dirs whose attack units are replayed
 
 
@@ -178,7 +179,9 @@ class Runner:
         return self.executor.settings(self.models, task_type)
 
     def _submission(self, old: dict | None) -> dict:
-        """This run's submission metadata; a run dir already claimed must belong to the same model."""
+        """This run's submission metadata; a run dir already claimed must belong to the same model. The system,
+        training seed and recipe come from the request, the checkpoint's model card and the run dir's earlier
+        metadata (:func:`harness.stats.systems.run_metadata`)."""
         req = self.request
         model_path = str(Path(req.model).resolve()) if is_local(req.model) else req.model
         default_name = Path(req.model.rstrip("/")).name or req.model
@@ -186,6 +189,7 @@ class Runner:
                       "revision": req.revision, "weights_sha256": self.weights, "dtype": self.dtype,
                       "seed": req.options.seed, "harness_version": __version__, "libraries": library_versions(),
                       **req.metadata}
+        submission.update(run_metadata(model_path if is_local(req.model) else None, req.metadata, old))
         if old is not None:
             if old.get("weights_sha256") != submission["weights_sha256"] or old.get("model_path") != \
                     submission["model_path"]:

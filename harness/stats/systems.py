@@ -2,10 +2,11 @@
 
 How run directories become systems (:func:`group_systems`):
 
-* the system of a run is its ``submission.system`` (``xrobust import --system NAME``), else its submission name
-  (``xrobust run --name``);
+* the system of a run is its ``submission.system`` (``xrobust run|import --system NAME``), else its submission
+  name (``xrobust run --name``);
 * the seed of a run is the training seed on the model card of the evaluated checkpoint
-  (``<model_path>/xrobust-card.json``: ``seed``, else ``training.seed``), else ``submission.train_seed``, else
+  (``<model_path>/xrobust-card.json``: ``seed``, else ``training.seed``), else ``submission.train_seed``
+  (``xrobust run --train-seed N``, or copied from the card when the run was made: :func:`run_metadata`), else
   ``submission.params.seed`` (``xrobust import --param seed=N``);
 * runs of one system with two or more different seeds are its seed runs: the runs of one seed are merged
   per task (:func:`harness.stats.runs.merge_per_task`), and per task every seed must come from the same recipe
@@ -55,25 +56,42 @@ class System:
         return cls(sub.name, [seed or ""], [sub])
 
 
+def card_in(directory: str | Path) -> dict[str, Any] | None:
+    """The model card ``directory/xrobust-card.json``, None when there is none; an unreadable one (not JSON,
+    not an object) is a one-line error naming it."""
+    path = Path(str(directory)) / CARD_FILE
+    try:
+        if not path.is_file():
+            return None
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise XRobustError("unreadable model card", file=path) from None
+    if not isinstance(card, dict):
+        raise XRobustError("a model card must be a JSON object", file=path)
+    return card
+
+
 def read_card(sub: Submission) -> dict[str, Any] | None:
     """The model card of the checkpoint a run evaluated, when its directory is still readable."""
     for ref in (sub.meta.get("model_path"), sub.meta.get("model")):
-        if not ref:
-            continue
-        path = Path(str(ref)) / CARD_FILE
-        try:
-            if path.is_file():
-                return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise XRobustError("unreadable model card", file=path) from None
+        if ref:
+            card = card_in(ref)
+            if card is not None:
+                return card
     return None
+
+
+def card_seed(card: dict[str, Any]) -> Any:
+    """The training seed a card records (``seed``, else ``training.seed``), None when it records none."""
+    training = card.get("training")
+    return card.get("seed", training.get("seed") if isinstance(training, dict) else None)
 
 
 def training_seed(sub: Submission, card: dict[str, Any] | None = None) -> str | None:
     """The training seed of a run (module docstring), as text; None when unknown."""
     card = card if card is not None else read_card(sub)
     if card:
-        seed = card.get("seed", (card.get("training") or {}).get("seed"))
+        seed = card_seed(card)
         if seed is not None:
             return str(seed)
     for value in (sub.meta.get("train_seed"), (sub.meta.get("params") or {}).get("seed")):
@@ -106,7 +124,43 @@ def recipe_digest(card: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _system_name(sub: Submission) -> str:
+SEED_KEYS = ("system", "train_seed", "recipe")  # the submission keys :func:`run_metadata` fills
+
+
+def run_metadata(model_dir: str | Path | None, given: dict[str, Any], old: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """``system``, ``train_seed`` and ``recipe`` for the submission of a run of ``model_dir`` (None: a hub model).
+
+    Where the checkpoint has a model card its seed and :func:`recipe_digest` are copied, so that reports still
+    tell its seed and recipe when the checkpoint is later moved or deleted; a ``train_seed`` or ``recipe`` given
+    that contradicts the card is a one-line error. Otherwise they are taken from ``given`` (``--train-seed``,
+    ``--recipe``), else kept from the run directory's ``old`` submission; ``system`` likewise."""
+    out = {k: given[k] for k in SEED_KEYS if given.get(k) not in (None, "")}
+    card = card_in(model_dir) if model_dir is not None and Path(model_dir).is_dir() else None
+    if card is not None:
+        path = Path(model_dir) / CARD_FILE  # type: ignore[arg-type]
+        try:
+            seed, digest = card_seed(card), recipe_digest(card)
+        except (AttributeError, TypeError):
+            raise XRobustError("the model card does not describe a recipe (stages, training)", file=path,
+                               field="stages") from None
+        if seed is not None:
+            if "train_seed" in out and str(out["train_seed"]) != str(seed):
+                raise XRobustError(f"--train-seed {out['train_seed']} contradicts the model card's seed {seed}",
+                                   file=path, field="seed")
+            out["train_seed"] = seed
+        if "recipe" in out and out["recipe"] != digest:
+            raise XRobustError(f"--recipe {out['recipe']!r} contradicts the model card's recipe {digest} "
+                               "(--recipe is for checkpoints without a card)", file=path, field="recipe")
+        out["recipe"] = digest
+    for key in SEED_KEYS:
+        if key not in out and old and old.get(key) not in (None, ""):
+            out[key] = old[key]
+    return out
+
+
+def system_name(sub: Submission) -> str:
+    """The system a run belongs to: ``submission.system``, else its name."""
     return str(sub.meta.get("system") or sub.name)
 
 
@@ -148,7 +202,7 @@ def group_systems(subs: list[Submission]) -> list[System]:
     """Systems from loaded runs (module docstring), in order of first appearance; names are unique."""
     groups: dict[str, list[Submission]] = {}
     for sub in subs:
-        groups.setdefault(_system_name(sub), []).append(sub)
+        groups.setdefault(system_name(sub), []).append(sub)
     systems: list[System] = []
     for name, group in groups.items():
         cards = [read_card(s) for s in group]

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harness.errors import XRobustError
 from harness.spec.paths import safe_name
 from harness.store.conditions import ConditionId
@@ -64,22 +66,25 @@ class Unit:
         return f"{self.task}/{self.lang}/{self.split}/{self.condition}"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``; ``durable``: fsync
+    first (a crash then leaves the old or the new file, never a torn one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+def write_json(path: Path, data: Any, *, durable: bool = True) -> None:
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n", durable=durable)
 
 
 def read_json(path: Path, *, what: str = "file") -> Any:
@@ -96,8 +101,10 @@ def read_json(path: Path, *, what: str = "file") -> Any:
 class RunStore:
     """Reads and writes one submission's run directory."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, durable: bool = True) -> None:
+        """``durable=False`` skips the fsync of unit files (fabricated run dirs only: a crash may tear them)."""
         self.root = Path(root)
+        self.durable = durable
         self.lock = RunLock(self.root)
         self._owner: dict | None = None  # the submission claimed by this writer (re-checked in run.json)
 
@@ -159,11 +166,11 @@ class RunStore:
         self._check_owner()
         path = self.predictions_path(unit)
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, durable=self.durable)
         meta = {**asdict(unit), "fingerprint": fingerprint, "n": len(records),
                 "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), **(extra or {})}
         meta.pop(META_CHECKSUM, None)
-        write_json(self.meta_path(unit), {**meta, META_CHECKSUM: meta_checksum(meta)})
+        write_json(self.meta_path(unit), {**meta, META_CHECKSUM: meta_checksum(meta)}, durable=self.durable)
 
     def remove_unit(self, unit: Unit) -> None:
         self._check_owner()
@@ -211,7 +218,14 @@ class RunStore:
     def read_verified(self, unit: Unit, meta: dict) -> list[dict]:
         """The unit's records, the file read once and checked against its ``meta`` (read by :meth:`unit_meta` or
         :meth:`complete_units`): the sha256 of its bytes and the number of records ``n``. The one reader of
-        stored predictions: run (resuming), report, compare, import and attack transfer all use it."""
+        stored predictions: run (resuming), report, compare, import and attack transfer all use it (the report's
+        digests through :meth:`verified_bytes` and :func:`parse_records`)."""
+        path = self.predictions_path(unit)
+        records, _ = parse_records(self.verified_bytes(unit, meta), path, meta)
+        return records
+
+    def verified_bytes(self, unit: Unit, meta: dict) -> bytes:
+        """The bytes of the unit's predictions file, checked against the sha256 in its ``meta``."""
         path = self.predictions_path(unit)
         _check_place(meta, unit, self.meta_path(unit))
         try:
@@ -222,15 +236,7 @@ class RunStore:
             raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             raise _damaged(path)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _damaged(path) from None
-        records = _parse_records(text, path)
-        if meta.get("n") != len(records) or isinstance(meta.get("n"), bool):
-            raise XRobustError(f"{len(records)} records but the unit metadata says n={meta.get('n')!r} (corrupt "
-                               "cache); move it away to recompute", file=path, field="n")
-        return records
+        return data
 
     def complete_units(self) -> list[tuple[Unit, dict]]:
         """Every unit with a meta file, sorted, with its meta (checksum and place verified)."""
@@ -287,18 +293,32 @@ def _damaged(path: Path) -> XRobustError:
                         "move it away to recompute", file=path, field="sha256")
 
 
-def _parse_records(text: str, path: Path) -> list[dict]:
-    """One JSON record per line (lines end at newline characters only)."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    records = []
-    for lineno, line in enumerate(lines, 1):
+def parse_records(data: bytes, path: Path, meta: dict) -> tuple[list[dict], list[int]]:
+    """The records of a verified predictions file, one JSON object per line (lines end at newline characters
+    only), and the byte offset where each starts; their number must be the ``n`` of ``meta``."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _damaged(path) from None
+    records, offsets, start = [], [], 0
+    lineno = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        lineno += 1
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
+            record = orjson.loads(data[start:end])
+        except orjson.JSONDecodeError:
+            try:  # what orjson refuses and json reads (NaN, integers beyond 64 bits), or json's message
+                record = json.loads(data[start:end].decode("utf-8"))
+            except json.JSONDecodeError as err:
+                raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
         if not isinstance(record, dict):
             raise XRobustError(f"corrupt predictions at line {lineno}: not a JSON object", file=path)
         records.append(record)
-    return records
+        offsets.append(start)
+        start = end + 1
+    if meta.get("n") != len(records) or isinstance(meta.get("n"), bool):
+        raise XRobustError(f"{len(records)} records but the unit metadata says n={meta.get('n')!r} (corrupt "
+                           "cache); move it away to recompute", file=path, field="n")
+    return records, offsets

@@ -51,6 +51,13 @@ def compare_runs(*run_dirs: Path, alpha: float = 0.05, correction: str = "holm",
     the estimator is the report's (:class:`harness.stats.analysis.Analysis`, ``resampling``). Missing or
     damaged run directories, and runs with nothing in common, are one-line errors (exit 2), never an empty
     table."""
+    return compare_systems(*run_dirs, alpha=alpha, correction=correction, n_resamples=n_resamples,
+                           resampling=resampling, with_aso=with_aso)[0]
+
+
+def compare_systems(*run_dirs: Path, alpha: float = 0.05, correction: str = "holm", n_resamples: int = 2000,
+                    resampling: str = "seeds", with_aso: bool = False) -> tuple[list[dict], list[str]]:
+    """:func:`compare_runs`'s records, and the units left out because some seeds of a system lack them."""
     if resampling not in ("seeds", "examples"):
         raise XRobustError("must be seeds or examples", field="--resampling")
     systems = two_systems([Path(d) for d in run_dirs])
@@ -72,7 +79,7 @@ def compare_runs(*run_dirs: Path, alpha: float = 0.05, correction: str = "holm",
                    a_seeds=seeds[0], b_seeds=seeds[1], resampling=resampling)
         for key in ("baseline", "submission", "seeds", "baseline_seeds", "df"):
             row.pop(key, None)
-    return rows
+    return rows, list(analysis.incomplete)
 
 
 def _seeds(n: int) -> str:
@@ -84,8 +91,9 @@ def _eps(value: float) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    rows = compare_runs(*(Path(d) for d in args.run_dirs), alpha=args.alpha, correction=args.correction,
-                        n_resamples=args.resamples, resampling=args.resampling, with_aso=args.aso)
+    rows, incomplete = compare_systems(*(Path(d) for d in args.run_dirs), alpha=args.alpha,
+                                       correction=args.correction, n_resamples=args.resamples,
+                                       resampling=args.resampling, with_aso=args.aso)
     first = rows[0]
     seeded = max(first["a_seeds"], first["b_seeds"]) > 1
     how = ("; seeds and examples resampled (two-level bootstrap)" if args.resampling == "seeds" else
@@ -107,6 +115,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         one = first["a"] if first["a_seeds"] == 1 else first["b"]
         print(f"{WARNING} {one} has one seed: its seed variance is unknown, so the test counts only the other "
               "system's; run it with more seeds")
+    for unit in incomplete:
+        print(f"not compared, some seeds lack it: {unit}")
     if args.json:
         atomic_write_text(Path(args.json), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         print(f"json: {args.json}")

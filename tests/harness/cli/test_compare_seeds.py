@@ -141,3 +141,17 @@ def test_aso_of_the_two_systems(tmp_path: Path, seeded, capsys) -> None:  # noqa
     # robust's seeds (55/65/75) sit 5 points above base's (50/60/70): B over A violates little, A over B a lot
     assert task and all(r["aso_eps_min"] < r["aso_eps_min_reverse"] for r in task)
     assert "ASO ε_min B>A / A>B" in capsys.readouterr().out
+
+
+def test_units_some_seeds_lack_are_left_out_and_named(tmp_path: Path, seeded, capsys) -> None:  # noqa: ANN001
+    runs_a, runs_b, a, b = seeded
+    for k, run in enumerate(runs_a + runs_b[:2]):  # robust's seed 3 has no xnli/tr
+        correct = (a + b)[k][::-1]
+        RunStore(run).write_unit(Unit("xnli", "tr", "test", "clean"),
+                                 [{"id": str(i), "gold": "entailment", "pred": "entailment" if ok else "neutral"}
+                                  for i, ok in enumerate(correct)], "fp",
+                                 {"metrics": ["accuracy"], "ranked_metric": "accuracy",
+                                  "task_type": "pair_classification"})
+    rows = compare(tmp_path, runs_a + runs_b)
+    assert {r["language"] for r in rows if r["scope"] == "language"} == {"de"}
+    assert "not compared, some seeds lack it: robust: xnli/tr/test/clean (2 of 3 seeds)" in capsys.readouterr().out

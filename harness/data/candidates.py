@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.data import provenance
-from harness.errors import XRobustError
+from harness.errors import XRobustError, line_of
 from harness.spec.taskspec import TaskSpec
 
 _POOLS: dict[str, list[dict]] = {}
@@ -51,12 +51,25 @@ def _read(base: str, rel: str) -> str:
     path = Path(base) / rel
     if not path.is_file():
         raise XRobustError("data file not found", file=path, field="--data-dir")
-    return path.read_text(encoding="utf-8")
+    return _text(path.read_bytes(), path)
+
+
+def _text(data: bytes, origin: str | Path, line: int = 1) -> str:
+    """``data`` as UTF-8 text; else ``ORIGIN:LINE: not UTF-8 text``."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise XRobustError(f"not UTF-8 text (byte 0x{data[err.start]:02x})", file=origin,
+                           line=line - 1 + line_of(data, err.start), field="row") from None
 
 
 @lru_cache(maxsize=64)
 def _json(base: str, rel: str) -> Any:
-    return json.loads(_read(base, rel))
+    try:
+        return json.loads(_read(base, rel))
+    except json.JSONDecodeError as err:
+        origin = base.rstrip("/") + "/" + rel if _is_url(base) else Path(base) / rel
+        raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=origin, line=err.lineno) from None
 
 
 def _rows(base: str, rel: str) -> Iterator[dict]:
@@ -67,8 +80,8 @@ def _rows(base: str, rel: str) -> Iterator[dict]:
     path = Path(base) / rel
     if not path.is_file():
         raise XRobustError("data file not found", file=path, field="--data-dir")
-    with path.open(encoding="utf-8") as handle:
-        yield from _parse(handle, rel)
+    with path.open("rb") as handle:
+        yield from _parse((_text(raw, path, number) for number, raw in enumerate(handle, start=1)), str(path))
 
 
 def _parse(lines: Iterable[str], origin: str) -> Iterator[dict]:
@@ -77,7 +90,8 @@ def _parse(lines: Iterable[str], origin: str) -> Iterator[dict]:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError as err:
-                raise XRobustError(f"cannot parse as JSON lines: {err.msg} at line {number}", file=origin) from None
+                raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=origin, line=number,
+                                   field="row") from None
 
 
 @lru_cache(maxsize=16)

@@ -151,7 +151,8 @@ def _read_lines(path: Path) -> tuple[list[tuple[int, Any]], bool]:
         try:
             items = json.loads(text)
         except json.JSONDecodeError as err:
-            raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=f"{path}:{err.lineno}") from None
+            raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno,
+                                field="row") from None
         line = text[:len(text) - len(text.lstrip())].count("\n") + 1
         return [(line, item) for item in items], True
     out = []
@@ -162,7 +163,8 @@ def _read_lines(path: Path) -> tuple[list[tuple[int, Any]], bool]:
         try:
             out.append((lineno, json.loads(text)))
         except json.JSONDecodeError as err:
-            raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=f"{path}:{lineno}") from None
+            raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=path, line=lineno,
+                                field="row") from None
     return out, False
 
 
@@ -171,7 +173,8 @@ def _decode(raw: bytes, path: Path, lineno: int) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = lineno + raw[:err.start].count(b"\n")
-        raise XRobustError(f"not UTF-8 text (byte 0x{raw[err.start]:02x})", file=f"{path}:{line}") from None
+        raise XRobustError(f"not UTF-8 text (byte 0x{raw[err.start]:02x})", file=path, line=line,
+                           field="row") from None
 
 
 def check_rows(path: Path, spec: TaskSpec, mapping: dict[str, str | list[str]]) -> list[int] | None:
@@ -181,7 +184,7 @@ def check_rows(path: Path, spec: TaskSpec, mapping: dict[str, str | list[str]]) 
     raises ``FILE:LINE: field 'fields.<canonical> (<column>)': message``."""
     rows, array = _read_lines(path)
     if not rows:
-        raise XRobustError("the data file holds no rows", file=path)
+        raise XRobustError("the data file holds no rows", file=path, field="rows")
     task_type = tasktypes.get(spec.type)
     columns = _columns(spec, mapping)
     choices = "choices" in task_type.fields
@@ -189,7 +192,7 @@ def check_rows(path: Path, spec: TaskSpec, mapping: dict[str, str | list[str]]) 
     for lineno, row in rows:
         where = f"{path}:{lineno}"
         if not isinstance(row, dict):
-            raise XRobustError(f"each row must be a JSON object, got {_type_name(row)}", file=where)
+            raise XRobustError(f"each row must be a JSON object, got {_type_name(row)}", file=where, field="row")
         for canonical, column, kind, required in columns:
             field = f"fields.{canonical} ({column})"
             if column not in row:
@@ -364,7 +367,7 @@ def load_examples(spec: TaskSpec, lang: str, split: str | None = None, *, data_d
     may read them itself (candidate pools) and complete them (QA examples also carry ``language``)."""
     split = split or spec.eval_split
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise XRobustError(f"must be a positive number of examples, got {limit!r}", field="--limit")
+        raise XRobustError(f"must be at least 1 (a number of examples), got {limit!r}", field="--limit")
     safe_name(lang, field="--langs", what="language code")
     safe_name(split, field="--split", what="split name")
     task_type = tasktypes.get(spec.type)

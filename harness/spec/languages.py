@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import XRobustError
+from harness.errors import XRobustError, yaml_error
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "tasks" / "languages.yaml"
 
@@ -229,7 +229,7 @@ def load_languages(path: str | Path | None = None) -> LanguageTable:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise XRobustError(f"invalid YAML: {str(err).splitlines()[0]}", file=path) from None
+            raise yaml_error(err, path) from None
         _CACHE[key] = parse_languages(data, path)
     return _CACHE[key]
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from harness import tasktypes
-from harness.errors import XRobustError
+from harness.errors import XRobustError, yaml_error
 from harness.spec.options import (
     MAPPING,
     MUST_BE,
@@ -234,10 +234,7 @@ def _read_yaml(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise XRobustError(f"malformed YAML{where}: {problem}", file=path) from None
+        raise yaml_error(err, path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from harness.errors import XRobustError
+from harness.errors import XRobustError, line_of
 from harness.spec.paths import safe_name
 from harness.store.conditions import ConditionId
 from harness.store.lock import RunLock
@@ -93,9 +93,11 @@ def read_json(path: Path, *, what: str = "file") -> Any:
     except OSError as err:
         raise XRobustError(f"cannot read {what} ({err.strerror})", file=path) from None
     except json.JSONDecodeError as err:
-        raise XRobustError(f"corrupt {what}: {err.msg} at line {err.lineno}", file=path) from None
-    except UnicodeDecodeError:
-        raise XRobustError(f"corrupt {what}: not UTF-8 text", file=path) from None
+        raise XRobustError(f"corrupt {what}: not valid JSON ({err.msg}, column {err.colno})", file=path,
+                           line=err.lineno) from None
+    except UnicodeDecodeError as err:
+        raise XRobustError(f"corrupt {what}: not UTF-8 text (byte 0x{err.object[err.start]:02x})", file=path,
+                           line=line_of(err.object, err.start)) from None
 
 
 class RunStore:
@@ -312,9 +314,10 @@ def parse_records(data: bytes, path: Path, meta: dict) -> tuple[list[dict], list
             try:  # what orjson refuses and json reads (NaN, integers beyond 64 bits), or json's message
                 record = json.loads(data[start:end].decode("utf-8"))
             except json.JSONDecodeError as err:
-                raise XRobustError(f"corrupt predictions at line {lineno}: {err.msg}", file=path) from None
+                raise XRobustError(f"corrupt predictions: not valid JSON ({err.msg})", file=path, line=lineno,
+                                   field="record") from None
         if not isinstance(record, dict):
-            raise XRobustError(f"corrupt predictions at line {lineno}: not a JSON object", file=path)
+            raise XRobustError("corrupt predictions: not a JSON object", file=path, line=lineno, field="record")
         records.append(record)
         offsets.append(start)
         start = end + 1

@@ -25,7 +25,7 @@ def read_submission(spec: Spec, unit: Any, examples: list[dict], path: Path) -> 
     check_count(path, len(lines), examples, unit, "labels")
     lookup = label_lookup(spec)
     lines = [line.split("\t", 1)[0].strip() for line in lines]
-    return [{"id": ex["id"], "gold": ex["label"], "pred": label_of(lookup, raw, spec.labels, path, f"line {i}"),
+    return [{"id": ex["id"], "gold": ex["label"], "pred": label_of(lookup, raw, spec.labels, path, i),
              "probs": None} for i, (ex, raw) in enumerate(zip(examples, lines, strict=True), 1)]
 
 

@@ -51,7 +51,7 @@ def read_submission(spec: Spec, unit: Any, examples: list[dict], path: Path) -> 
     try:
         given = json.loads(read_text(path))
     except json.JSONDecodeError as err:
-        raise XRobustError(f"not valid JSON: {err.msg} at line {err.lineno}", file=path) from None
+        raise XRobustError(f"not valid JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno) from None
     if isinstance(given, dict) and set(given) == {"data"} and isinstance(given["data"], dict):
         given = given["data"]
     if not isinstance(given, dict):

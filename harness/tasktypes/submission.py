@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.errors import XRobustError
+from harness.errors import XRobustError, line_of
 
 
 def read_text(path: Path) -> str:
@@ -19,7 +19,8 @@ def read_text(path: Path) -> str:
     except OSError as err:
         raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
     except UnicodeDecodeError as err:
-        raise XRobustError(f"not UTF-8 text (byte {err.start})", file=path) from None
+        raise XRobustError(f"not UTF-8 text (byte 0x{err.object[err.start]:02x})", file=path,
+                           line=line_of(err.object, err.start), field="line") from None
 
 
 def read_lines(path: Path) -> list[str]:
@@ -53,20 +54,21 @@ def check_count(path: Path, n_pred: int, examples: list[dict], unit: Any, what: 
     """One prediction per gold example of ``unit`` (task, lang, split)."""
     if n_pred != len(examples):
         raise XRobustError(f"{n_pred} {what} but the gold {unit.task}/{unit.lang} {unit.split} data has "
-                           f"{len(examples)} (one per example, in test-set order)", file=path)
+                           f"{len(examples)} (one per example, in test-set order)", file=path, field=what)
 
 
-def label_of(lookup: dict[str, str], raw: str, labels: tuple[str, ...], path: Path, where: str) -> str:
-    """The label name ``raw`` stands for (name, alias or 0-based index)."""
+def label_of(lookup: dict[str, str], raw: str, labels: tuple[str, ...], path: Path, line: int) -> str:
+    """The label name ``raw`` on ``line`` of ``path`` stands for (name, alias or 0-based index)."""
     name = lookup.get(raw.casefold())
     if name is None:
         shown = ", ".join(labels) if len(labels) <= 20 else f"{len(labels)} labels"
-        raise XRobustError(f"{where}: label {raw!r} is not one of {shown} (or a 0-based label index)", file=path)
+        raise XRobustError(f"line {line}: label {raw!r} is not one of {shown} (or a 0-based label index)",
+                           file=path, field="label")
     return name
 
 
 def index_of(raw: str, size: int, path: Path, lineno: int, what: str) -> int:
     """A 0-based index below ``size``."""
     if not re.fullmatch(r"[0-9]+", raw) or int(raw) >= size:
-        raise XRobustError(f"line {lineno}: {raw!r} is not a {what} (0..{size - 1})", file=path)
+        raise XRobustError(f"line {lineno}: {raw!r} is not a {what} (0..{size - 1})", file=path, field=what)
     return int(raw)

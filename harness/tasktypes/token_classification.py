@@ -44,12 +44,12 @@ def read_submission(spec: Spec, unit: Any, examples: list[dict], path: Path) -> 
     for number, (ex, (start, raw_tags)) in enumerate(zip(examples, sentences, strict=False), 1):
         if len(raw_tags) != len(ex["tokens"]):
             raise XRobustError(f"sentence {number} (line {start}): {len(raw_tags)} tags but the gold sentence "
-                               f"{ex['id']!r} has {len(ex['tokens'])} tokens", file=path)
+                               f"{ex['id']!r} has {len(ex['tokens'])} tokens", file=path, field="tags")
     check_count(path, len(sentences), examples, unit, "sentences")
     lookup = label_lookup(spec)
     records = []
     for ex, (start, raw_tags) in zip(examples, sentences, strict=True):
-        tags = [label_of(lookup, raw, spec.labels, path, f"line {start + j}") for j, raw in enumerate(raw_tags)]
+        tags = [label_of(lookup, raw, spec.labels, path, start + j) for j, raw in enumerate(raw_tags)]
         records.append({"id": ex["id"], "gold": list(ex["tags"]), "pred": tags, "lost": 0})
     return records
 

@@ -163,12 +163,12 @@ def test_bad_bytes_are_one_line_errors_with_the_line(case: str, stored: dict, tm
     def write(path: Path) -> None:
         path.write_bytes(b"\n".join(edit(path.read_bytes().split(b"\n"))))
 
-    _check_refused("xnli", stored, tmp_path, write, line, None, words, capsys)
+    _check_refused("xnli", stored, tmp_path, write, line, "row", words, capsys)
 
 
 @pytest.mark.parametrize("limit", ["0", "-1"])
 def test_limit_must_be_positive(limit: str, stored: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _check_refused("xnli", stored, tmp_path, lambda path: None, None, "--limit", "positive", capsys,
+    _check_refused("xnli", stored, tmp_path, lambda path: None, None, "--limit", "at least 1", capsys,
                    "--limit", limit)
 
 

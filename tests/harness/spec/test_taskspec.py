@@ -61,7 +61,7 @@ def test_bad_task_files_name_file_and_field(tmp_path: Path, text: str, field: st
 
 def test_malformed_yaml_reports_line(tmp_path: Path) -> None:
     path = write(tmp_path / "broken.yaml", "name: x\nlanguages: [de, tr\ntype: retrieval\n")
-    with pytest.raises(XRobustError, match=r"broken\.yaml: malformed YAML at line \d+"):
+    with pytest.raises(XRobustError, match=r"broken\.yaml:\d+: malformed YAML \(column \d+\)"):
         load_task(path)
 
 

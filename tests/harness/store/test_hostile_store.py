@@ -239,3 +239,23 @@ def test_two_runs_of_different_models_into_one_dir(tmp_path: Path, shared_data: 
     assert run["submission"]["model"] == str(winner) and signed["submission"] == run["submission"]
     assert signed["signature"] == run["signature"] and f"#{run['submission']['weights_sha256']}" in run["signature"]
     assert len(signed["units"]) == 2
+
+
+@pytest.mark.parametrize("name", ["run.json", "results.json", "predictions/xnli/de.test.clean.meta.json",
+                                  "predictions/xnli/de.test.clean.jsonl"])
+def test_a_cut_or_non_utf8_stored_file_is_named_with_its_line(tmp_path: Path, name: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    run_a, run_b = real_run(tmp_path, "A"), real_run(tmp_path, "B", shift=1)
+    path = run_a / name
+    lines = path.read_bytes().split(b"\n")
+    for damage, words in ((lambda: b"\n".join(lines[:3]) + b"\n" + lines[3][:5], "not valid JSON"),
+                          (lambda: b"\n".join(lines[:3] + [b"\xff" + lines[3]] + lines[4:]), "not UTF-8")):
+        path.write_bytes(damage())
+        capsys.readouterr()
+        assert main(["compare", str(run_a), str(run_b), "--resamples", "50"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        if name.endswith(".jsonl"):  # a predictions file is checked against its sha256 before it is parsed
+            assert err.startswith(f"xrobust: error: {path}: field 'sha256': "), err
+        else:
+            assert err.startswith(f"xrobust: error: {path}:4: ") and words in err and " at line" not in err, err

@@ -143,7 +143,7 @@ class ModelCache:
                 self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref, revision=self.revision,
                                                                 trust_remote_code=self.trust_remote_code)
             except Exception as err:
-                raise _load_error("tokenizer", err) from None
+                raise _load_error("tokenizer", err, self.model_ref) from None
             if not getattr(self._tokenizer, "is_fast", False):
                 log.warning("tokenizer of %s is not a fast tokenizer; word alignment needs one", self.model_ref)
         return self._tokenizer
@@ -156,7 +156,7 @@ class ModelCache:
                 self._config = AutoConfig.from_pretrained(self.model_ref, revision=self.revision,
                                                           trust_remote_code=self.trust_remote_code)
             except Exception as err:
-                raise _load_error("config", err) from None
+                raise _load_error("config", err, self.model_ref) from None
         return self._config
 
     def inference(self, task_type: str) -> Inference:
@@ -194,18 +194,22 @@ class ModelCache:
             except XRobustError:
                 raise
             except Exception as err:
-                raise _load_error(f"{self.model_ref} as {head}", err) from None
+                raise _load_error(f"weights as {head}", err, self.model_ref) from None
             model.to(settings.device).eval()
             log.info("%s as %s: %s", self.model_ref, head, settings.describe())
             self._loaded[key] = LoadedModel(model, self.tokenizer(), settings.device, head, settings)
         return self._loaded[key]
 
 
-def _load_error(what: str, err: BaseException) -> XRobustError:
-    hint = ""
-    if "trust_remote_code" in str(err):
-        hint = " (the checkpoint ships its own code: pass --trust-remote-code to run it)"
-    return XRobustError(f"cannot load {what}: {type(err).__name__}: {_first_line(err)}{hint}", field="--model")
+def _load_error(what: str, err: BaseException, model_ref: str) -> XRobustError:
+    """``MODEL: field '--model': cannot load WHAT: …`` (a checkpoint's own code: its config and the flag)."""
+    if "trust_remote_code" in str(err) or "custom code" in str(err):
+        config = Path(model_ref) / "config.json"
+        where = config if config.is_file() else model_ref
+        return XRobustError("the checkpoint ships its own code (auto_map), which runs only with "
+                            "--trust-remote-code", file=where, field="auto_map")
+    return XRobustError(f"cannot load {what}: {type(err).__name__}: {_first_line(err)}", file=model_ref,
+                        field="--model")
 
 
 def _first_line(err: BaseException) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,8 @@ def test_remote_code_runs_only_with_the_flag_and_is_signed(tmp_path: Path, share
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n" * 20))  # `yes y | xrobust run …` answers nothing now
     assert _run(model, shared_data, tmp_path / "refused") == 2
     err = capsys.readouterr().err
-    assert "--trust-remote-code" in err and err.count("\n") == 1 and not marker.exists()
+    assert err.startswith(f"xrobust: error: {model / 'config.json'}: field 'auto_map': ") and err.count("\n") == 1
+    assert "--trust-remote-code" in err and not marker.exists()
     out = tmp_path / "trusted"
     assert _run(model, shared_data, out, "--trust-remote-code") == 0
     assert marker.exists()
@@ -115,3 +117,16 @@ def test_remote_code_runs_only_with_the_flag_and_is_signed(tmp_path: Path, share
     plain_meta = json.loads((plain / "predictions/xnli/de.test.clean.meta.json").read_text())
     assert "remote-code" not in json.loads((plain / "results.json").read_text())["signature"]
     assert "remote_code" not in plain_meta["inference"]
+
+
+@pytest.mark.parametrize(("file", "damage"), [("config.json", lambda t: t[:-30]), ("tokenizer.json", lambda t: t[:-50])])
+def test_unloadable_checkpoint_files_name_the_model(tmp_path: Path, shared_data: Path, tiny_xnli_model: Path,
+                                                    file: str, damage: Callable[[str], str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    model = Path(shutil.copytree(tiny_xnli_model, tmp_path / "m"))
+    (model / file).write_text(damage((model / file).read_text()))
+    capsys.readouterr()
+    assert _run(model, shared_data, tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"xrobust: error: {model}: field '--model': cannot load ") and err.count("\n") == 1, err
+    assert not (tmp_path / "run" / "predictions").exists()

@@ -23,7 +23,7 @@ from harness.cli import (
     suites,
     tasks,
 )
-from harness.errors import InputError
+from harness.errors import InputError, XRobustError
 
 SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_submission, finetune, suites,
                grid)
@@ -53,6 +53,14 @@ def _quiet_libraries(verbose: bool, no_progress: bool) -> None:
         pass
 
 
+def path_error(err: OSError) -> XRobustError:
+    """A file system error on a path the user named (``--out`` is a file, a folder cannot be created, ...) as
+    ``PATH: field 'path': cannot use it (reason)``, so no sub-command ends in a traceback for it."""
+    target = err.filename2 if isinstance(err, FileExistsError) and err.filename2 else err.filename
+    return XRobustError(f"cannot use this path ({err.strerror or type(err).__name__})", file=os.fsdecode(target),
+                        field="path")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
@@ -64,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"xrobust: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if err.filename is None:  # not about a path the user gave: a bug, keep the traceback
+            raise
+        print(f"xrobust: error: {path_error(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("xrobust: interrupted; completed units are kept and the next run resumes", file=sys.stderr)
         return 130

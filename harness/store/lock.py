@@ -73,8 +73,13 @@ class RunLock:
         self._held = held
 
     def _lock_file(self) -> _Held:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        root = self.path.parent
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:  # --out is a file, under a file, unwritable, ...
+            what = "is a file, not a folder" if root.exists() and not root.is_dir() else f"cannot be used ({err.strerror})"
+            raise XRobustError(f"run directory {what}", file=root, field="--out") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:

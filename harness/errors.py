@@ -32,12 +32,16 @@ def line_of(data: bytes | str, offset: int) -> int:
 
 
 def yaml_error(err: Exception, path: str | Path) -> XRobustError:
-    """A YAML syntax error (``yaml.YAMLError``) as ``FILE:LINE: malformed YAML (column C): problem``."""
+    """A YAML error (``yaml.YAMLError``) as ``FILE:LINE: malformed YAML (column C): problem``; a tag that
+    would build a Python object (``!!python/object``, refused by ``safe_load``) is named as such."""
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     text = str(err).strip()
     problem = getattr(err, "problem", None) or (text.splitlines()[0] if text else "invalid YAML")
     column = f" (column {mark.column + 1})" if mark else ""
-    return XRobustError(f"malformed YAML{column}: {problem}", file=path, line=mark.line + 1 if mark else None)
+    what = "malformed YAML"
+    if type(err).__name__ == "ConstructorError" and "constructor for the tag" in problem:
+        what, problem = "refused YAML tag", problem.split("for the tag ", 1)[1] + " (only plain YAML values are read)"
+    return XRobustError(f"{what}{column}: {problem}", file=path, line=mark.line + 1 if mark else None)
 
 
 __all__ = ["InputError", "XRobustError", "line_of", "located", "yaml_error"]

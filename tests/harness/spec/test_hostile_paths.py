@@ -101,3 +101,15 @@ def test_includes_inside_the_folders_still_work(tmp_path: Path) -> None:
                     "name: t2\n", encoding="utf-8")
     spec = load_task(path)
     assert spec.name == "t2" and spec.description == "shared" and spec.labels
+
+
+@pytest.mark.parametrize(("body", "line", "words"), [
+    ("description: !!python/object/apply:os.system ['touch {marker}']\n", 3, "refused YAML tag (column 14): "),
+    ("labels: [a, b\nmax_length: 3\n", 4, "malformed YAML (column 11): "),
+])
+def test_yaml_errors_name_the_line_and_build_no_object(tmp_path: Path, body: str, line: int, words: str) -> None:
+    marker = tmp_path / "ran"
+    path = _task(tmp_path, body.format(marker=marker))
+    with pytest.raises(XRobustError) as info:
+        load_task(path)
+    assert str(info.value).startswith(f"{path}:{line}: {words}") and not marker.exists()

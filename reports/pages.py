@@ -118,39 +118,25 @@ def _short(value: object) -> str:
     return text if len(text) <= 120 else text[:117] + "…"
 
 
-def example_context(analysis: Analysis, per_page: int = 12) -> list[dict]:
+def example_context(analysis: Analysis, task: str | None = None) -> list[dict]:
     """Per (task, language, condition): examples whose prediction changed under the condition (or, clean only,
-    where submissions disagree), with the clean and perturbed inputs and every submission's predictions."""
+    where submissions disagree), with the clean and perturbed inputs and every submission's predictions
+    (chosen by the analysis, :func:`harness.stats.cells.compute_group`); ``task``: that task's only."""
     sections = []
-    for key, cell in analysis.cells.items():
-        task, lang, split, cond, metric = key
-        if metric != analysis.ranked.get(task):
-            continue
-        clean = analysis.cells.get((task, lang, split, "clean", metric))
-        if cond == "clean" and any(k[:3] == key[:3] and k[3] != "clean" for k in analysis.cells):
+    for section in analysis.examples:
+        if task is not None and section["task"] != task:
             continue
         chosen = []
-        for ex_id in cell.ids:
-            preds = {n: cell.records[n][ex_id] for n in cell.names}
-            clean_preds = {n: clean.records[n].get(ex_id) for n in cell.names} if clean is not None else {}
-            if cond == "clean":
-                interesting = len({repr(p.get("pred")) for p in preds.values()}) > 1
-            else:
-                interesting = any(clean_preds.get(n) is not None and clean_preds[n].get("pred") != preds[n].get("pred")
-                                  for n in cell.names)
-            if not interesting:
-                continue
-            first = preds[cell.names[0]]
+        for example in section["examples"]:
+            first, before = example["record"], example["clean_record"]
             fields = []
             for field, text in (first.get("input") or {}).items():
-                original = ((clean_preds.get(cell.names[0]) or {}).get("input") or {}).get(field, text)
+                original = ((before or {}).get("input") or {}).get(field, text)
                 fields.append({"field": field, "segments": diff_segments(_as_text(original), _as_text(text))})
-            chosen.append({"id": ex_id, "gold": _short(first.get("gold")), "fields": fields,
-                           "preds": [{"submission": n, "clean": _short((clean_preds.get(n) or {}).get("pred")),
-                                      "perturbed": _short(preds[n].get("pred")),
-                                      "correct": preds[n].get("pred") == preds[n].get("gold")} for n in cell.names]})
-            if len(chosen) >= per_page:
-                break
-        if chosen:
-            sections.append({"task": task, "language": lang, "condition": cond, "examples": chosen})
+            chosen.append({"id": example["id"], "gold": _short(first.get("gold")), "fields": fields,
+                           "preds": [{"submission": p["submission"], "clean": _short(p["clean"]),
+                                      "perturbed": _short(p["perturbed"]), "correct": p["correct"]}
+                                     for p in example["preds"]]})
+        sections.append({"task": section["task"], "language": section["language"],
+                         "condition": section["condition"], "examples": chosen})
     return sections

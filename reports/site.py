@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from reports.csvcells import to_csv
 from reports.pages import example_context, index_context, task_context
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
+INLINE_SECTIONS = 200  # example sections examples.html shows itself; beyond, it only links the per-task pages
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -48,10 +50,14 @@ def environment() -> Environment:
 def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderboard", baseline: str | None = None,
                alpha: float = 0.05, correction: str = "holm", n_resamples: int = 2000,
                slices: tuple[str, ...] = DEFAULT_SLICES, examples_per_section: int = 12,
-               resampling: str = "seeds", aso: bool = False) -> Path:
+               resampling: str = "seeds", aso: bool = False, jobs: int = 1, cache_dir: Path | None = None,
+               verify: str = "stamp", progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the site into ``out``; returns the path of ``index.html``. Runs that are seeds of one system
     (:func:`harness.stats.systems.group_systems`) are one row; ``resampling`` "seeds" (two-level bootstrap) or
-    "examples" (seeds fixed); ``aso``: Almost Stochastic Order against the baseline on per-seed scores."""
+    "examples" (seeds fixed); ``aso``: Almost Stochastic Order against the baseline on per-seed scores.
+    ``jobs`` processes compute the (task, language) cells; ``cache_dir`` (default ``out/.cache``) keeps unit
+    digests and cell results for the next report; ``verify`` "stamp" rehashes only predictions files whose
+    size or modification time changed since they were hashed, "full" every file."""
     if correction not in ("holm", "bh", "none"):
         raise XRobustError("must be holm, bh or none", field="--correction")
     if resampling not in ("seeds", "examples"):
@@ -60,15 +66,18 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
     names = [s.name for s in systems]
     if baseline is not None and baseline not in names:
         raise XRobustError(f"no submission named {baseline!r} (have: {', '.join(names)})", field="--baseline")
-    analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
-                        resampling=resampling, with_aso=aso)
-    board = analysis.leaderboard()
     table = load_languages()
     lang_groups = {name: table.select(name) for name in slices if name in table.slices}
     buckets = load_buckets()
+    out.mkdir(parents=True, exist_ok=True)
+    analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
+                        resampling=resampling, with_aso=aso, jobs=jobs,
+                        cache_dir=cache_dir if cache_dir is not None else out / ".cache", verify=verify,
+                        buckets=buckets, examples_per_section=examples_per_section, slices=lang_groups,
+                        progress=progress)
+    board = analysis.leaderboard()
     change = {(s.name, key): value for s in systems for key, value in s.first.change.items()}
     env = environment()
-    out.mkdir(parents=True, exist_ok=True)
     common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
               "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples,
               "resampling": resampling, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
@@ -89,7 +98,12 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
                 if (matrix := analysis.pairwise(scope, cond))]
     gains = [row for task in board["tasks"] for row in analysis.gain_robustness(task)]
     render("pairwise.html.j2", "pairwise.html", matrices=pairwise, gains=gains)
-    render("examples.html.j2", "examples.html", sections=example_context(analysis, examples_per_section))
+    per_task = {task: example_context(analysis, task) for task in board["tasks"]}
+    for task, sections in per_task.items():
+        render("examples.html.j2", f"examples-{task}.html", sections=sections, pages=[], task=task)
+    inline = sum(len(s) for s in per_task.values()) <= INLINE_SECTIONS
+    render("examples.html.j2", "examples.html", sections=[s for t in per_task.values() for s in t] if inline else [],
+           pages=[(t, f"examples-{t}.html", len(s)) for t, s in per_task.items()], task=None)
     _exports(out, analysis, board, slice_rows, gains)
     return out / "index.html"
 

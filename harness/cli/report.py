@@ -7,13 +7,40 @@ from pathlib import Path
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from harness.errors import XRobustError
+    from harness.stats.analysis import default_jobs
     from reports import build_site
 
+    if args.jobs < 0:
+        raise XRobustError(f"must be at least 0, got {args.jobs}", field="--jobs")
+    bar = None if args.no_progress else _Bar()
     index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title, baseline=args.baseline,
                        alpha=args.alpha, correction=args.correction, n_resamples=args.resamples,
-                       examples_per_section=args.examples, resampling=args.resampling, aso=args.aso)
+                       examples_per_section=args.examples, resampling=args.resampling, aso=args.aso,
+                       jobs=args.jobs or default_jobs(), cache_dir=Path(args.cache) if args.cache else None,
+                       verify=args.verify, progress=bar)
+    if bar is not None:
+        bar.close()
     print(f"report: {index}")
     return 0
+
+
+class _Bar:
+    """A progress bar over the report's (task, language) jobs, on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="cell group", desc="report", leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,4 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--aso", action="store_true",
                    help="add Almost Stochastic Order (Dror et al., ACL 2019) of each system over the baseline on "
                         "their per-seed scores")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="processes computing the (task, language) cells in parallel (0: one per core)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="cache of unit digests and cell results (default: OUT/.cache); reports of the same runs "
+                        "share it, so adding a submission recomputes only the cells it is part of")
+    p.add_argument("--verify", default="stamp", choices=["stamp", "full"],
+                   help="stamp: rehash a predictions file only when its size or modification time changed since "
+                        "the cache hashed it; full: rehash every file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)

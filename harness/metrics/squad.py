@@ -61,6 +61,11 @@ def _mixed_tokens(text: str) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=1 << 16)
+def _normalized(text: str, norm: str, lang: str) -> tuple[str, ...]:
+    return tuple(normalize_tokens(text, norm, lang))
+
+
 def normalize_tokens(text: str, norm: str = "squad", lang: str = "en") -> list[str]:
     """The normalized tokens of an answer under ``norm`` (squad | mlqa) for language ``lang``."""
     text = text.lower()
@@ -77,11 +82,11 @@ def normalize_tokens(text: str, norm: str = "squad", lang: str = "en") -> list[s
 
 
 def exact_match(pred: str, gold: str, norm: str = "squad", lang: str = "en") -> float:
-    return float(normalize_tokens(pred, norm, lang) == normalize_tokens(gold, norm, lang))
+    return float(_normalized(pred, norm, lang) == _normalized(gold, norm, lang))
 
 
 def token_f1(pred: str, gold: str, norm: str = "squad", lang: str = "en") -> float:
-    p, g = normalize_tokens(pred, norm, lang), normalize_tokens(gold, norm, lang)
+    p, g = _normalized(pred, norm, lang), _normalized(gold, norm, lang)  # answers repeat across systems
     same = sum((Counter(p) & Counter(g)).values())
     if same == 0:
         return 0.0

@@ -15,44 +15,59 @@ seed-aware studentized test of :func:`harness.stats.seeds.seed_aware_test` (CI `
 exact McNemar (binary accuracy) or a paired permutation test per cell, and a bootstrap test (percentile CI)
 for averages. p-values are corrected per page (Holm or Benjamini–Hochberg). Optionally the Almost Stochastic
 Order of each system over the baseline on their per-seed scores (:mod:`harness.stats.aso`).
+
+Scale: the work is cut into one job per (task, language, split) (:mod:`harness.stats.cells`), run in order,
+in ``jobs`` processes, on unit digests (:mod:`harness.stats.digest`) rather than records. Only a cell's
+rows and, for the ranked metric, its bootstrap distribution come back; the distributions are summed into
+task and slice averages as they arrive and dropped, so memory holds one job's statistics per process plus
+the averages. A job's result is cached under its inputs' sha256 and the estimator's settings
+(:mod:`harness.stats.groupcache`): re-rendering recomputes only the jobs whose units changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
+import multiprocessing
+import multiprocessing.pool
+import os
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from harness.metrics import METRICS, Metric
+from harness.metrics import METRICS
+from harness.spec.slices import Bucket, load_buckets
 from harness.stats.aso import aso
 from harness.stats.bootstrap import (
     BootstrapResult,
-    compare,
     correct_pvalues,
-    gain_robustness,
     percentile_ci,
     rank_groups,
     rank_intervals,
 )
+from harness.stats.cells import (
+    SEED_TEST,
+    CellResult,
+    Estimator,
+    GroupJob,
+    GroupResult,
+    UnitRef,
+    compute_group,
+    rounded,
+    stable_seed,
+)
+from harness.stats.digest import DigestCache
 from harness.stats.engine import bootstrap_values
+from harness.stats.groupcache import GroupCache
 from harness.stats.runs import Submission
-from harness.stats.seeds import bootstrap_p, seed_aware_test, seed_weights, two_level
 from harness.stats.systems import System
 
 RESAMPLING = ("seeds", "examples")
-SEED_TEST = "two-level bootstrap t"
+BUCKET_RESAMPLES = 1000
 
-
-def _seed(*parts: object) -> int:
-    return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:8], 16)
-
-
-def _boot_p(diff_samples: np.ndarray) -> float:
-    """Two-sided bootstrap p-value of a difference: inverts the percentile interval."""
-    return float(bootstrap_p(np.asarray(diff_samples).ravel()))
+__all__ = ["RESAMPLING", "SEED_TEST", "Analysis", "Distribution", "rounded"]
 
 
 @dataclass
@@ -68,42 +83,72 @@ class Distribution:
 
 
 @dataclass
-class Cell:
-    """One (task, lang, split, condition, metric) across the systems that have it."""
+class _Average:
+    """Running average of cells' distributions, per system (in the order cells arrive)."""
 
-    key: tuple[str, str, str, str, str]
-    names: list[str]
-    ids: list[str]
-    stats: list[np.ndarray]  # per system: its stats (one seed) or the mean over seeds of the stats
-    metric: Metric
-    point: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    records: dict[str, dict[str, dict]] = field(default_factory=dict)  # name → id → record (first seed)
-    seed_stats: list[list[np.ndarray]] = field(default_factory=list)  # per system, per seed
-    seed_records: dict[str, list[dict[str, dict]]] = field(default_factory=dict)  # name → per seed id → record
-    seed_points: list[np.ndarray] = field(default_factory=list)  # per system, (R,) per-seed scores
+    parts: list[str] = field(default_factory=list)
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    points: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    seeds: dict[str, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
+    parts_of: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, part: str, cell: CellResult) -> None:
+        assert cell.samples is not None
+        self.parts.append(part)
+        for i, name in enumerate(cell.names):
+            column = cell.samples[:, i]
+            self.sums[name] = column.copy() if name not in self.sums else self.sums[name] + column
+            self.points[name].append(cell.point[i])
+            self.seeds[name].append(cell.seed_points[i])
+            self.parts_of[name].append(part)
+
+    def common(self, order: Sequence[str]) -> Distribution | None:
+        """The systems present in every cell, averaged over all cells."""
+        names = [n for n in order if len(self.points.get(n, ())) == len(self.parts)]
+        if not names or not self.parts:
+            return None
+        return self._of(names, len(self.parts), sorted(self.parts))
+
+    def own(self, name: str) -> tuple[float, np.ndarray, np.ndarray, list[str]] | None:
+        """One system over the cells it is in: point, samples, seed points, parts."""
+        if name not in self.sums:
+            return None
+        k = len(self.points[name])
+        return (float(np.mean(self.points[name])), self.sums[name] / k, np.mean(self.seeds[name], axis=0),
+                sorted(self.parts_of[name]))
+
+    def _of(self, names: list[str], k: int, parts: list[str]) -> Distribution:
+        point = np.mean([[self.points[n][j] for n in names] for j in range(k)], axis=0)
+        samples = np.stack([self.sums[n] / k for n in names], axis=1)
+        seeds = [np.mean(self.seeds[n], axis=0) for n in names]
+        return Distribution(names, parts, point, samples, seeds)
 
 
-def _aligned_cell(key: tuple, per_sys: dict[str, list[list[dict]]], metric: Metric) -> Cell | None:
-    names = list(per_sys)
-    common = set.intersection(*(set(r["id"] for r in recs) for runs in per_sys.values() for recs in runs))
-    ids = [r["id"] for r in per_sys[names[0]][0] if r["id"] in common]
-    if not ids:
-        return None
-    by_id = {name: [{r["id"]: r for r in recs} for recs in runs] for name, runs in per_sys.items()}
-    seed_stats = [[metric.stats([seed[i] for i in ids]) for seed in by_id[name]] for name in names]
-    stats = [s[0] if len(s) == 1 else np.mean([np.asarray(x, dtype=np.float64) for x in s], axis=0)
-             for s in seed_stats]
-    return Cell(key, names, ids, stats, metric, records={n: by_id[n][0] for n in names}, seed_stats=seed_stats,
-                seed_records=by_id)
+def _worker(args: tuple) -> GroupResult:
+    job, est, ranked, attributes, per_page, digests, results = args
+    if results is not None:
+        cached = results.load(job, est, ranked, attributes, per_page)
+        if cached is not None:
+            for refs in job.units.values():
+                for seeds in refs.values():
+                    for ref in seeds:
+                        ref.check(digests)  # cached numbers only for predictions that are still what they were
+            return cached
+    out = compute_group(job, est, ranked, attributes, per_page, digests)
+    if results is not None:
+        results.save(job, est, ranked, attributes, per_page, out)
+    return out
 
 
 class Analysis:
-    """All statistics a report page needs, computed once."""
+    """All statistics a report page needs, computed once (module docstring)."""
 
     def __init__(self, subs: list[Submission] | list[System], *, baseline: str | None = None,
                  alpha: float = 0.05, n_resamples: int = 2000, correction: str = "holm", seed: int = 0,
-                 resampling: str = "seeds", with_aso: bool = False) -> None:
+                 resampling: str = "seeds", with_aso: bool = False, jobs: int = 1, cache_dir: Path | None = None,
+                 verify: str = "stamp", buckets: list[Bucket] | None = None, examples_per_section: int = 12,
+                 slices: dict[str, list[str]] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         if resampling not in RESAMPLING:
             raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}, got {resampling!r}")
         self.systems = [s if isinstance(s, System) else System.single(s) for s in subs]
@@ -113,99 +158,125 @@ class Analysis:
         self.baseline = baseline if baseline in self.names else (self.names[0] if self.names else None)
         self.alpha, self.n_resamples, self.correction, self.seed = alpha, n_resamples, correction, seed
         self.resampling, self.with_aso = resampling, with_aso
-        self.weights = {s.name: seed_weights(s.n_seeds, n_resamples, np.random.default_rng(_seed(seed, "seeds",
-                                                                                                  s.name)),
-                                             two_level=resampling == "seeds") for s in self.systems}
+        self.est = Estimator(tuple(self.names), dict(self.n_seeds), self.baseline, alpha, n_resamples, seed,
+                             resampling)
+        self.buckets = load_buckets() if buckets is None else buckets
+        self.slices = slices or {}
         self.ranked: dict[str, str] = {}
-        self.cells: dict[tuple, Cell] = {}
         self.incomplete: list[str] = []  # "system: task/lang/condition" units some seeds lack
-        self._build_cells()
-        for cell in self.cells.values():
-            self._resample(cell)
+        self.cells: dict[tuple, CellResult] = {}
+        self.comparisons: dict[str, list[dict]] = defaultdict(list)
+        self.gains: dict[str, list[dict]] = defaultdict(list)
+        self.drops: dict[str, list[dict]] = defaultdict(list)
+        self.examples: list[dict] = []
+        self.bucket_rows: dict[str, list[dict]] = {}
+        self._task_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
+        self._slice_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
+        jobs_ = self._plan()
+        digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
+        results = GroupCache(cache_dir / "cells") if cache_dir else None
+        self._run(jobs_, max(1, jobs), digests, results, examples_per_section, progress)
 
     # ----- construction -------------------------------------------------------------------------------
-    def _build_cells(self) -> None:
-        grouped: dict[tuple, dict[str, list[list[dict]]]] = defaultdict(dict)
+    def _plan(self) -> list[GroupJob]:
+        """One job per (task, language, split), from unit metadata alone."""
+        grouped: dict[tuple, dict[str, list[UnitRef]]] = defaultdict(dict)
         metrics: dict[tuple, list[str]] = {}
         for system in self.systems:
-            per_unit: dict[tuple, list] = defaultdict(list)
+            per_unit: dict[tuple, list[UnitRef]] = defaultdict(list)
             for run in system.runs:
-                for unit, (records, meta) in run.units.items():
+                for unit, (source, meta) in run.units.items():
                     if "~v" in unit.condition:
                         continue  # extra seeded variants only feed the "@worst" condition
                     self.ranked.setdefault(unit.task, meta.get("ranked_metric") or meta.get("metrics", [""])[0])
                     base = (unit.task, unit.lang, unit.split, unit.condition)
-                    per_unit[base].append(records)
+                    ref = UnitRef(unit, meta, records=source) if isinstance(source, list) else \
+                        UnitRef(unit, meta, store=source)
+                    per_unit[base].append(ref)
                     metrics[base] = meta.get("metrics", [])
-            for base, runs in per_unit.items():
-                if len(runs) == system.n_seeds:
-                    grouped[base][system.name] = runs
+            for base, refs in per_unit.items():
+                if len(refs) == system.n_seeds:
+                    grouped[base][system.name] = refs
                 else:
-                    self.incomplete.append(f"{system.name}: {'/'.join(base)} ({len(runs)} of {system.n_seeds} "
+                    self.incomplete.append(f"{system.name}: {'/'.join(base)} ({len(refs)} of {system.n_seeds} "
                                            "seeds)")
+        jobs: dict[tuple, GroupJob] = {}
         for base, per_sys in sorted(grouped.items()):
-            ordered = {n: per_sys[n] for n in self.names if n in per_sys}
-            for name in metrics[base]:
-                if name in METRICS:
-                    cell = _aligned_cell((*base, name), ordered, METRICS[name])
-                    if cell is not None:
-                        self.cells[cell.key] = cell
+            key = base[:3]
+            job = jobs.setdefault(key, GroupJob(*key, {}, {}))
+            job.units[base[3]] = {n: per_sys[n] for n in self.names if n in per_sys}
+            job.metrics[base[3]] = metrics[base]
+        return list(jobs.values())
 
-    def _resample(self, cell: Cell) -> None:
-        flat = [s for seeds in cell.seed_stats for s in seeds]
-        points, samples, _ = bootstrap_values(flat, cell.metric, self.n_resamples, seed=_seed(self.seed, cell.key))
-        cell.point, cell.samples, cell.seed_points = self._combine(cell.names, points, samples)
+    def _run(self, jobs: list[GroupJob], n_jobs: int, digests: DigestCache, results: GroupCache | None,
+             per_page: int, progress: Callable[[int, int], None] | None) -> None:
+        """Run the jobs in order (``n_jobs`` processes), absorbing each result as it arrives; a task's bucket
+        scores are computed (in the pool too) once its last job is in."""
+        attributes = sorted({b.attribute for b in self.buckets})
+        work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results)
+                for job in jobs]
+        parallel = n_jobs > 1 and len(work) > 1
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(work))) if parallel else None
+        try:
+            outs = pool.imap(_worker, work) if pool is not None else map(_worker, work)
+            pending: list[tuple[str, object]] = []
+            pooled: dict = {}
+            current = None
+            for done, out in enumerate(outs, 1):
+                if out.key[0] != current:
+                    if current is not None:
+                        pending.append((current, self._buckets_of(current, pooled, pool)))
+                    current, pooled = out.key[0], {}
+                self._absorb(out, pooled)
+                if progress is not None:
+                    progress(done, len(work))
+            if current is not None:
+                pending.append((current, self._buckets_of(current, pooled, pool)))
+            for task, handle in pending:
+                self.bucket_rows[task] = handle.get() if pool is not None else handle  # type: ignore[attr-defined]
+        finally:
+            if pool is not None:
+                pool.terminate()
 
-    def _combine(self, names: list[str], points: np.ndarray, samples: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Per-seed points ``(ΣR,)`` and resamples ``(B, ΣR)`` → system points, samples, per-seed points."""
-        out_point, out_samples, seed_points, start = [], [], [], 0
-        for name in names:
-            r = self.n_seeds[name]
-            own, own_samples = points[start:start + r], samples[:, start:start + r]
-            out_point.append(own.mean())
-            out_samples.append(two_level(own, own_samples, self.weights[name]))
-            seed_points.append(np.asarray(own, dtype=np.float64))
-            start += r
-        return np.array(out_point), np.stack(out_samples, axis=1), seed_points
+    def _buckets_of(self, task: str, pooled: dict, pool: multiprocessing.pool.Pool | None) -> object:
+        """The bucket scores of ``task`` (serial), or the pool's handle on them."""
+        args = (self.buckets, self.task_conditions(task), self.names, self.ranked.get(task, ""), pooled, self.seed,
+                self.alpha)
+        return pool.apply_async(bucket_scores, args) if pool is not None else bucket_scores(*args)
+
+    def _absorb(self, out: GroupResult, pooled: dict) -> None:
+        task = out.key[0]
+        for cell in out.cells:
+            if cell.samples is not None:
+                self._task_avg[(task, cell.key[3], cell.key[4])].add(cell.key[1], cell)
+                for group, members in self.slices.items():
+                    if cell.key[1] in members:
+                        self._slice_avg[(task, group, cell.key[3])].add(cell.key[1], cell)
+                cell.samples = None  # averaged; not kept
+            self.cells[cell.key] = cell
+        self.comparisons[task] += out.comparisons
+        self.gains[task] += out.gains
+        self.drops[task] += out.drops
+        self.examples += out.examples
+        for cond, systems in out.pooled.items():
+            for name, seeds in systems.items():
+                pooled.setdefault(cond, {}).setdefault(name, []).append(seeds)
 
     # ----- helpers ------------------------------------------------------------------------------------
     def seed_aware(self, *names: str) -> bool:
-        """Whether comparisons among ``names`` use the seed-aware test."""
-        return self.resampling == "seeds" and any(self.n_seeds.get(n, 1) > 1 for n in names)
+        return self.est.seed_aware(*names)
 
     def single_seed_warning(self, *names: str) -> bool:
-        """A one-seed system compared with a multi-seed one: its seed variance is unknown."""
-        counts = [self.n_seeds.get(n, 1) for n in names]
-        return min(counts) == 1 and max(counts) > 1
+        return self.est.single_seed_warning(*names)
 
     def interval(self, name: str, point: float, samples: np.ndarray, seed_points: np.ndarray
                  ) -> tuple[float, float]:
-        """``1 - alpha`` interval of one system's score: studentized when seed-aware, else percentile."""
-        if self.seed_aware(name):
-            res = seed_aware_test(point, samples, [seed_points], self.alpha)
-            return float(res.ci_low), float(res.ci_high)
-        low, high = percentile_ci(samples, self.alpha)
-        return float(low), float(high)
+        return self.est.interval(name, point, samples, seed_points)
 
     def difference(self, a: int, b: int, names: list[str], point: np.ndarray, samples: np.ndarray,
                    seed_points: list[np.ndarray]) -> dict:
-        """``names[b] - names[a]``: difference, CI, p-value and test (seed-aware or bootstrap)."""
-        diff = samples[:, b] - samples[:, a]
-        est = float(point[b] - point[a])
-        if self.seed_aware(names[a], names[b]):
-            res = seed_aware_test(est, diff, [seed_points[a], seed_points[b]], self.alpha)
-            return {"difference": est, "ci_low": float(res.ci_low), "ci_high": float(res.ci_high),
-                    "p_value": float(res.p_value), "test": SEED_TEST, "df": float(res.df)}
-        low, high = percentile_ci(diff, self.alpha)
-        test = "paired bootstrap" if max(self.n_seeds[names[a]], self.n_seeds[names[b]]) == 1 else \
-            "paired bootstrap (examples)"
-        return {"difference": est, "ci_low": float(low), "ci_high": float(high), "p_value": _boot_p(diff),
-                "test": test, "df": math.inf}
-
-    def _seed_columns(self, name: str, seed_points: np.ndarray) -> dict:
-        return {"seeds": int(self.n_seeds[name]), "seed_min": rounded(float(np.min(seed_points))),
-                "seed_max": rounded(float(np.max(seed_points)))}
+        return self.est.difference(a, b, names, point, samples, seed_points)
 
     # ----- tables -------------------------------------------------------------------------------------
     def conditions(self) -> list[str]:
@@ -216,36 +287,24 @@ class Analysis:
 
     def cell_rows(self) -> list[dict]:
         """One row per cell and system: score with its CI and seed spread (the scores export)."""
-        rows = []
-        for key, cell in self.cells.items():
-            for i, name in enumerate(cell.names):
-                low, high = self.interval(name, cell.point[i], cell.samples[:, i], cell.seed_points[i])
-                rows.append({"task": key[0], "language": key[1], "split": key[2], "condition": key[3],
-                             "metric": key[4], "submission": name, "value": rounded(cell.point[i]),
-                             "ci_low": rounded(low), "ci_high": rounded(high), "n": len(cell.ids),
-                             **self._seed_columns(name, cell.seed_points[i])})
-        return rows
+        return [{"task": key[0], "language": key[1], "split": key[2], "condition": key[3], "metric": key[4],
+                 "submission": name, **row}
+                for key, cell in self.cells.items() for name, row in zip(cell.names, cell.rows, strict=True)]
 
     def task_conditions(self, task: str) -> list[str]:
         """The conditions that have a cell of ``task``, in :meth:`conditions` order."""
         return [c for c in self.conditions() if any(k[0] == task and k[3] == c for k in self.cells)]
 
-    def task_distribution(self, task: str, condition: str, names: list[str] | None = None,
-                          metric: str | None = None) -> Distribution | None:
-        """Scores of a task over the languages its systems share."""
-        metric = metric or self.ranked.get(task)
-        cells = [c for k, c in self.cells.items() if k[0] == task and k[3] == condition and k[4] == metric]
-        if not cells:
-            return None
-        names = names or [n for n in self.names if all(n in c.names for c in cells)]
-        cells = [c for c in cells if all(n in c.names for n in names)]
-        if not names or not cells:
-            return None
-        idx = [[c.names.index(n) for n in names] for c in cells]
-        point = np.mean([c.point[i] for c, i in zip(cells, idx, strict=True)], axis=0)
-        samples = np.mean([c.samples[:, i] for c, i in zip(cells, idx, strict=True)], axis=0)
-        seeds = [np.mean([c.seed_points[c.names.index(n)] for c in cells], axis=0) for n in names]
-        return Distribution(names, sorted(c.key[1] for c in cells), point, samples, seeds)
+    def task_distribution(self, task: str, condition: str) -> Distribution | None:
+        """Scores of a task (ranked metric) over the languages its systems share."""
+        average = self._task_avg.get((task, condition, self.ranked.get(task, "")))
+        return average.common(self.names) if average is not None else None
+
+    def slice_distribution(self, task: str, group: str, condition: str, name: str
+                           ) -> tuple[float, np.ndarray, np.ndarray, list[str]] | None:
+        """One system's score over the languages of slice ``group`` it has (ranked metric)."""
+        average = self._slice_avg.get((task, group, condition))
+        return average.own(name) if average is not None else None
 
     def overall_distribution(self, condition: str) -> Distribution | None:
         parts = [self.task_distribution(t, condition) for t in self.tasks()]
@@ -282,7 +341,7 @@ class Analysis:
                         "value": rounded(point[i]), "ci_low": rounded(low), "ci_high": rounded(high),
                         "over": dist.parts, "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
                         "rank_high": int(ranks.rank_high[i]), "group": group_of[name],
-                        **self._seed_columns(name, dist.seed_points[i])}
+                        **self.est.seed_columns(name, dist.seed_points[i])}
                 if self.baseline in names:
                     b = names.index(self.baseline)
                     for i, name in enumerate(names):
@@ -291,9 +350,7 @@ class Analysis:
                         res = self.difference(b, i, names, point, samples, dist.seed_points)
                         row = {"submission": name, "baseline": self.baseline, "scope": scope, "condition": cond,
                                **{k: rounded(v) if k in ("difference", "ci_low", "ci_high") else v
-                                  for k, v in res.items()},
-                               "seeds": self.n_seeds[name], "baseline_seeds": self.n_seeds[self.baseline],
-                               "single_seed_warning": self.single_seed_warning(name, self.baseline)}
+                                  for k, v in res.items()}, **self.est.warning_columns(name)}
                         if self.with_aso:
                             row.update(self._aso(dist.seed_points[i], dist.seed_points[b], (scope, cond, name)))
                         out["comparisons"].append(row)
@@ -304,35 +361,13 @@ class Analysis:
         """ASO of B over A and of A over B on per-seed scores (both need two seeds)."""
         if len(seeds_b) < 2 or len(seeds_a) < 2:
             return {"aso_eps_min": math.nan, "aso_eps_min_reverse": math.nan}
-        ahead = aso(seeds_b, seeds_a, self.alpha, seed=_seed(self.seed, "aso", key))
-        behind = aso(seeds_a, seeds_b, self.alpha, seed=_seed(self.seed, "aso-reverse", key))
+        ahead = aso(seeds_b, seeds_a, self.alpha, seed=stable_seed(self.seed, "aso", key))
+        behind = aso(seeds_a, seeds_b, self.alpha, seed=stable_seed(self.seed, "aso-reverse", key))
         return {"aso_eps_min": rounded(ahead.eps_min), "aso_eps_min_reverse": rounded(behind.eps_min)}
 
     def language_comparisons(self, task: str) -> list[dict]:
         """Each system vs the baseline per language and condition (ranked metric), corrected per task."""
-        rows = []
-        metric = self.ranked.get(task)
-        for key, cell in self.cells.items():
-            if key[0] != task or key[4] != metric or self.baseline not in cell.names:
-                continue
-            b = cell.names.index(self.baseline)
-            for i, name in enumerate(cell.names):
-                if i == b:
-                    continue
-                if max(self.n_seeds[name], self.n_seeds[self.baseline]) > 1:
-                    res = self.difference(b, i, cell.names, cell.point, cell.samples, cell.seed_points)
-                    res = {**{k: rounded(v) for k, v in res.items() if k in ("difference", "ci_low", "ci_high")},
-                           "p_value": res["p_value"], "test": res["test"]}
-                else:
-                    cmp = compare(cell.stats[b], cell.stats[i], cell.metric, n_resamples=self.n_resamples,
-                                  n_permutations=self.n_resamples, seed=_seed(self.seed, key, name),
-                                  alpha=self.alpha)
-                    res = {"difference": rounded(cmp.difference), "ci_low": rounded(cmp.ci_low),
-                           "ci_high": rounded(cmp.ci_high), "p_value": cmp.p_value, "test": cmp.test}
-                rows.append({"task": task, "language": key[1], "condition": key[3], "submission": name,
-                             "baseline": self.baseline, **res, "n": len(cell.ids),
-                             "seeds": self.n_seeds[name], "baseline_seeds": self.n_seeds[self.baseline],
-                             "single_seed_warning": self.single_seed_warning(name, self.baseline)})
+        rows = [dict(r) for r in self.comparisons.get(task, [])]
         self._correct(rows)
         return rows
 
@@ -357,60 +392,10 @@ class Analysis:
 
     def gain_robustness(self, task: str) -> list[dict]:
         """For each system B vs the baseline A: (B−A perturbed) − (B−A clean) per language and condition,
-        with seeds and examples resampled together when a system has several seeds."""
-        metric = self.ranked.get(task)
-        rows = []
-        for key, cell in self.cells.items():
-            task_, lang, split, cond, m = key
-            if task_ != task or m != metric or cond == "clean" or self.baseline not in cell.names:
-                continue
-            clean = self.cells.get((task, lang, split, "clean", m))
-            if clean is None:
-                continue
-            for name in cell.names:
-                if name == self.baseline or name not in clean.names:
-                    continue
-                shared = set(clean.ids)
-                ids = [i for i in cell.ids if i in shared]
-                if max(self.n_seeds[name], self.n_seeds[self.baseline]) > 1:
-                    res = self._seeded_gain(clean, cell, name, ids, key)
-                else:
-                    out = gain_robustness(_pick(clean, self.baseline, ids), _pick(clean, name, ids),
-                                          _pick(cell, self.baseline, ids), _pick(cell, name, ids), cell.metric,
-                                          n_resamples=self.n_resamples, n_permutations=self.n_resamples,
-                                          seed=_seed(self.seed, key, name), alpha=self.alpha)
-                    res = {"contrast": out.difference, "ci_low": out.ci_low, "ci_high": out.ci_high,
-                           "p_value": out.p_value, "test": out.test}
-                rows.append({"task": task, "language": lang, "condition": cond, "submission": name,
-                             "baseline": self.baseline, "contrast": rounded(res["contrast"]),
-                             "ci_low": rounded(res["ci_low"]), "ci_high": rounded(res["ci_high"]),
-                             "p_value": res["p_value"], "test": res["test"], "n": len(ids),
-                             "seeds": self.n_seeds[name], "baseline_seeds": self.n_seeds[self.baseline],
-                             "single_seed_warning": self.single_seed_warning(name, self.baseline)})
+        with seeds and examples resampled together when a system has several seeds; corrected per task."""
+        rows = [dict(r) for r in self.gains.get(task, [])]
         self._correct(rows)
         return rows
-
-    def _seeded_gain(self, clean: Cell, pert: Cell, name: str, ids: list[str], key: tuple) -> dict:
-        """The gain contrast of ``name`` over the baseline from one example resample of the clean and perturbed
-        rows of every seed of both systems, and the systems' seed draws (the report-wide ones)."""
-        names = [self.baseline, name]
-        stats = [cell.metric.stats([seed[i] for i in ids]) for cell in (clean, pert) for n in names
-                 for seed in cell.seed_records[n]]
-        points, samples, _ = bootstrap_values(stats, pert.metric, self.n_resamples,
-                                              seed=_seed(self.seed, key, name, "gain"))
-        half = len(stats) // 2
-        change_points = points[half:] - points[:half]  # per seed: perturbed − clean
-        change_samples = samples[:, half:] - samples[:, :half]
-        point, boot, seeds = self._combine(names, change_points, change_samples)
-        est = float(point[1] - point[0])
-        diff = boot[:, 1] - boot[:, 0]
-        if self.seed_aware(*names):
-            res = seed_aware_test(est, diff, seeds, self.alpha)
-            return {"contrast": est, "ci_low": float(res.ci_low), "ci_high": float(res.ci_high),
-                    "p_value": float(res.p_value), "test": SEED_TEST}
-        low, high = percentile_ci(diff, self.alpha)
-        return {"contrast": est, "ci_low": float(low), "ci_high": float(high), "p_value": _boot_p(diff),
-                "test": "paired bootstrap (examples)"}
 
     def _correct(self, rows: list[dict]) -> None:
         if not rows:
@@ -422,8 +407,46 @@ class Analysis:
             row["correction"] = self.correction
 
 
-def _pick(cell: Cell, name: str, ids: list[str]) -> np.ndarray:
-    return cell.metric.stats([cell.records[name][i] for i in ids])
+def bucket_scores(buckets: list[Bucket], conditions: list[str], names: list[str], metric_name: str, pooled: dict,
+                  seed: int, alpha: float) -> list[dict]:
+    """Score per example bucket of one task (pooled over languages; membership from each record's attributes),
+    per condition and system. A multi-seed system scores the mean over its seeds, with the example-only
+    interval (seeds fixed)."""
+    rows: list[dict] = []
+    metric = METRICS.get(metric_name)
+    if metric is None:
+        return rows
+    for bucket in buckets:
+        for cond in conditions:
+            for name in names:
+                cells = pooled.get(cond, {}).get(name)
+                if not cells:
+                    continue
+                r = len(cells[0])
+                stats = [np.concatenate([c[k][0] for c in cells]) for k in range(r)]
+                labels = [_assign(bucket, np.concatenate([c[k][1][bucket.attribute] for c in cells]))
+                          for k in range(r)]
+                for label in bucket.labels():
+                    chosen = [s[lab == label] for s, lab in zip(stats, labels, strict=True)]
+                    if not len(chosen[0]):
+                        continue
+                    point, samples, _ = bootstrap_values(chosen, metric, BUCKET_RESAMPLES, seed=seed)
+                    low, high = percentile_ci(samples.mean(axis=1), alpha)
+                    rows.append({"bucket": bucket.name, "attribute": bucket.attribute, "label": label,
+                                 "condition": cond, "submission": name, "value": rounded(point.mean()),
+                                 "ci_low": rounded(low), "ci_high": rounded(high), "n": len(chosen[0]),
+                                 "seeds": len(chosen)})
+    return rows
+
+
+def _assign(bucket: Bucket, values: np.ndarray) -> np.ndarray:
+    """Each value's bucket label (:meth:`Bucket.assign`, vectorised; "" for none)."""
+    out = np.full(len(values), "", dtype=object)
+    edges = (*bucket.edges[1:], math.inf)
+    with np.errstate(invalid="ignore"):
+        for lo, hi, label in zip(bucket.edges, edges, bucket.labels(), strict=True):
+            out[(values >= lo) & (values < hi)] = label
+    return out
 
 
 def _as_boot(point: np.ndarray, samples: np.ndarray, alpha: float) -> BootstrapResult:
@@ -435,6 +458,9 @@ def _as_boot(point: np.ndarray, samples: np.ndarray, alpha: float) -> BootstrapR
                            n=samples.shape[0], method="averaged")
 
 
-def rounded(x: float) -> float:
-    """``x`` rounded to 4 decimals, as every exported score is; NaN stays NaN."""
-    return float("nan") if x is None or math.isnan(float(x)) else round(float(x), 4)
+def default_jobs() -> int:
+    """Processes for ``--jobs 0``: the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

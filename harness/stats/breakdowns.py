@@ -6,17 +6,9 @@ the overall drop of each submission. Every value is rounded as it is exported; t
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from functools import lru_cache
-
-import numpy as np
 
 from harness.spec.slices import Bucket
 from harness.stats.analysis import Analysis, rounded
-from harness.stats.bootstrap import percentile_ci
-from harness.stats.engine import bootstrap_values
-
-BUCKET_RESAMPLES = 1000
 
 
 def score_tables(analysis: Analysis, task: str) -> list[dict]:
@@ -29,15 +21,9 @@ def score_tables(analysis: Analysis, task: str) -> list[dict]:
         for m in sorted({k[4] for k in cells}, key=lambda m: (m != metric, m)):
             table: dict[tuple[str, str], dict] = {}
             for key, cell in cells.items():
-                if key[3] != cond or key[4] != m:
-                    continue
-                for i, name in enumerate(cell.names):
-                    low, high = analysis.interval(name, cell.point[i], cell.samples[:, i], cell.seed_points[i])
-                    table[(name, key[1])] = {"value": rounded(cell.point[i]), "ci_low": rounded(low),
-                                             "ci_high": rounded(high), "n": len(cell.ids),
-                                             "seeds": analysis.n_seeds[name],
-                                             "seed_min": rounded(float(np.min(cell.seed_points[i]))),
-                                             "seed_max": rounded(float(np.max(cell.seed_points[i])))}
+                if key[3] == cond and key[4] == m:
+                    for name, row in zip(cell.names, cell.rows, strict=True):
+                        table[(name, key[1])] = dict(row)
             if table:
                 out.append({"condition": cond, "metric": m, "table": table})
     return out
@@ -45,78 +31,33 @@ def score_tables(analysis: Analysis, task: str) -> list[dict]:
 
 def condition_drops(analysis: Analysis, task: str) -> list[dict]:
     """Clean minus perturbed score of the ranked metric, per submission, language and perturbed condition."""
-    metric = analysis.ranked.get(task)
-    cells = {k: c for k, c in analysis.cells.items() if k[0] == task}
-    rows = []
-    for key, cell in cells.items():
-        if key[3] == "clean" or key[4] != metric:
-            continue
-        clean = cells.get((task, key[1], key[2], "clean", metric))
-        for i, name in enumerate(cell.names):
-            if clean is None or name not in clean.names:
-                continue
-            before = clean.point[clean.names.index(name)]
-            rows.append({"submission": name, "language": key[1], "condition": key[3],
-                         "clean": rounded(before), "perturbed": rounded(cell.point[i]),
-                         "drop": rounded(before - cell.point[i])})
-    return rows
+    return [dict(r) for r in analysis.drops.get(task, [])]
 
 
-def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]]) -> list[dict]:
-    """Score over the languages of each language group (slice), with CIs."""
+def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]] | None = None) -> list[dict]:
+    """Score over the languages of each language group (slice) a system has, with CIs (the slices the
+    analysis was built with)."""
     rows = []
-    metric = analysis.ranked.get(task)
-    for group, members in groups.items():
+    for group in analysis.slices if groups is None else groups:
         for cond in analysis.task_conditions(task):
-            cells = [c for k, c in analysis.cells.items()
-                     if k[0] == task and k[3] == cond and k[4] == metric and k[1] in members]
-            if not cells:
-                continue
             for name in analysis.names:
-                own = [c for c in cells if name in c.names]
-                if not own:
+                own = analysis.slice_distribution(task, group, cond, name)
+                if own is None:
                     continue
-                point = float(np.mean([c.point[c.names.index(name)] for c in own]))
-                samples = np.mean([c.samples[:, c.names.index(name)] for c in own], axis=0)
-                seeds = np.mean([c.seed_points[c.names.index(name)] for c in own], axis=0)
+                point, samples, seeds, languages = own
                 low, high = analysis.interval(name, point, samples, seeds)
                 rows.append({"slice": group, "condition": cond, "submission": name, "value": rounded(point),
-                             "ci_low": rounded(low), "ci_high": rounded(high),
-                             "languages": sorted(c.key[1] for c in own)})
+                             "ci_low": rounded(low), "ci_high": rounded(high), "languages": languages})
     return rows
 
 
-def bucket_scores(analysis: Analysis, task: str, buckets: list[Bucket]) -> list[dict]:
-    """Score per example bucket (pooled over languages); membership from the clean text's attributes. A
-    multi-seed system scores the mean over its seeds, with the example-only interval (seeds fixed)."""
-    rows = []
-    metric = analysis.ranked.get(task)
-    for bucket in buckets:
-        label_of = lru_cache(maxsize=None)(bucket.assign)  # a function of the value alone; values repeat
-        for cond in analysis.task_conditions(task):
-            cells = [c for k, c in analysis.cells.items() if k[0] == task and k[3] == cond and k[4] == metric]
-            for name in analysis.names:
-                r = analysis.n_seeds[name]
-                per_label: dict[str, list[list[dict]]] = defaultdict(lambda r=r: [[] for _ in range(r)])
-                for cell in cells:
-                    for k, seed in enumerate(cell.seed_records.get(name, [])):
-                        for record in seed.values():
-                            label = label_of((record.get("attrs") or {}).get(bucket.attribute))
-                            if label is not None:
-                                per_label[label][k].append(record)
-                for label in bucket.labels():
-                    seeds = per_label.get(label)
-                    if not seeds or not seeds[0]:
-                        continue
-                    scorer = cells[0].metric
-                    point, samples, _ = bootstrap_values([scorer.stats(r) for r in seeds], scorer, BUCKET_RESAMPLES,
-                                                         seed=analysis.seed)
-                    low, high = percentile_ci(samples.mean(axis=1), analysis.alpha)
-                    rows.append({"bucket": bucket.name, "attribute": bucket.attribute, "label": label,
-                                 "condition": cond, "submission": name, "value": rounded(point.mean()),
-                                 "ci_low": rounded(low), "ci_high": rounded(high), "n": len(seeds[0]),
-                                 "seeds": len(seeds)})
-    return rows
+def bucket_scores(analysis: Analysis, task: str, buckets: list[Bucket] | None = None) -> list[dict]:
+    """Score per example bucket (pooled over languages), as the analysis computed them for its buckets."""
+    rows = analysis.bucket_rows.get(task, [])
+    if buckets is not None:
+        names = {b.name for b in buckets}
+        rows = [r for r in rows if r["bucket"] in names]
+    return [dict(r) for r in rows]
 
 
 def overall_drops(board: dict, name: str) -> dict[str, dict[str, float]]:

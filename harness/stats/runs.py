@@ -25,15 +25,17 @@ class Submission:
     change: dict[str, dict] = field(default_factory=dict)  # "task/lang/condition" → change stats
     tasks: set[str] = field(default_factory=set)
     run_dirs: list[Path] = field(default_factory=list)  # several when per-task runs were merged
-    units: dict[Unit, tuple[list[dict], dict]] = field(default_factory=dict)  # unit → (records, meta)
+    # unit → (its records, or the store to read them from, verified, when a report needs them; its meta)
+    units: dict[Unit, tuple[list[dict] | RunStore, dict]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.run_dirs = self.run_dirs or [self.run_dir]
 
 
 def load_run(run_dir: Path) -> Submission:
-    """The submission stored in ``run_dir``: run metadata and every complete unit, its predictions verified by
-    :meth:`RunStore.read_verified` (meta checksum, sha256, ``n``); a unit results.json lists must still be there.
+    """The submission stored in ``run_dir``: run metadata and every complete unit (meta checksum and place
+    verified here; its predictions' sha256 and ``n`` when they are read, by :meth:`RunStore.verified_bytes`);
+    a unit results.json lists must still be there.
     A directory without predictions may still carry a results.json (its metadata is used)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
@@ -47,9 +49,7 @@ def load_run(run_dir: Path) -> Submission:
     tasks = {u.task for u, _ in units} or {r.get("task") for r in run.get("scores", [])}
     if units and store.results_file.exists():
         _check_listed(store, {u for u, _ in units})
-    stored = {}
-    for unit, unit_meta in units:
-        stored[unit] = (store.read_verified(unit, unit_meta), unit_meta)
+    stored: dict[Unit, tuple[list[dict] | RunStore, dict]] = {unit: (store, unit_meta) for unit, unit_meta in units}
     return Submission(meta.get("name") or run_dir.name, run_dir, meta, run.get("signature", ""), change,
                       tasks={t for t in tasks if t}, units=stored)
 

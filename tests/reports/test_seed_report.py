@@ -83,7 +83,8 @@ def test_example_only_resampling_is_narrower_and_says_so(seed_runs: dict[str, li
 
 
 def test_runs_without_cards_stay_separate(seed_runs: dict[str, list], tmp_path: Path) -> None:
-    """Without readable model cards the seeds are unknown: same-name runs are kept apart, as before."""
+    """Without readable model cards, and without the seed the run copied from them into its submission, the
+    seeds are unknown: same-name runs are kept apart, as before."""
     import shutil
 
     copies = []
@@ -94,6 +95,8 @@ def test_runs_without_cards_stay_separate(seed_runs: dict[str, list], tmp_path: 
         if meta is None:
             pytest.fail("run.json missing from a run directory")
         meta["submission"]["model_path"] = meta["submission"]["model"] = str(tmp_path / "gone")
+        for key in ("train_seed", "recipe", "system"):
+            meta["submission"].pop(key, None)
         (copy / "run.json").write_text(json.dumps(meta))
         copies.append(str(copy))
     assert main(["report", *copies, "--out", str(tmp_path / "site"), "--resamples", "200"]) == 0

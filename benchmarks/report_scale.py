@@ -1,0 +1,154 @@
+"""Benchmark: ``xrobust report`` at XTREME-R scale — submissions × tasks × languages × conditions × examples.
+
+Run directories are fabricated with :mod:`harness.store.synthetic` (every task type's records: labels, tags, answers,
+rankings; correctness correlated between submissions and between clean and perturbed conditions), in parallel.
+Then, per scale (a fraction of the languages: ¼, ½, all by default), the report runs as a subprocess the way
+users run it (``python -m harness.cli report … --jobs N``):
+
+- **cold**: N submissions, empty cache (every predictions file parsed, every cell computed);
+- **warm**: one submission added (N + 1), same cache: the N old submissions' digests are reused, and every cell
+  that now has one more system is recomputed (the paired bootstrap resamples all systems of a cell together).
+
+Per report: wall seconds and peak RSS (the report process plus its largest worker, from ``getrusage``), and how
+long headless Chromium takes to load the index. ``--json PATH`` writes
+``{"cells": …, "seconds_cold": …, "seconds_warm": …, "peak_rss_mb": …, "scales": [...]}`` for the largest scale.
+
+    python benchmarks/report_scale.py                                   # 12 × 11 × 40 × 10 × 1,000 (the goal)
+    python benchmarks/report_scale.py --langs 8 --examples 500 --scales 1 --keep /tmp/rs   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.store.synthetic import CONDITIONS, LANGUAGES, TASKS, write_submission  # noqa: E402
+
+PEAK = """
+import resource, runpy, sys
+sys.argv = ["xrobust", *sys.argv[1:]]
+try:
+    runpy.run_module("harness.cli", run_name="__main__")
+except SystemExit as done:
+    code = done.code
+else:
+    code = 0
+self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"PEAK {self_mb:.0f} {child_mb:.0f}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _write(args: tuple) -> str:
+    root, index, n_subs, tasks, langs, conds, n_examples = args
+    write_submission(root, index, n_subs, [t for t in TASKS if t.name in tasks], langs, conds, n_examples,
+                     results=False)
+    return root
+
+
+def fabricate(root: Path, n_subs: int, tasks: list[str], langs: list[str], conds: list[str], n_examples: int,
+              jobs: int) -> list[Path]:
+    """``n_subs`` run dirs under ``root`` (reused when a marker says they hold this grid)."""
+    marker = root / "grid.json"
+    params = {"subs": n_subs, "tasks": tasks, "langs": langs, "conds": conds, "examples": n_examples}
+    dirs = [root / f"run-{i:02d}" for i in range(n_subs)]
+    if marker.is_file() and json.loads(marker.read_text()) == params:
+        return dirs
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    t0 = time.perf_counter()
+    work = [(str(d), i, n_subs, tasks, langs, conds, n_examples) for i, d in enumerate(dirs)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for done in pool.imap_unordered(_write, work):
+            print(f"  fabricated {done}", flush=True)
+    marker.write_text(json.dumps(params))
+    print(f"fabricated {n_subs} submissions in {time.perf_counter() - t0:.0f} s", flush=True)
+    return dirs
+
+
+def report(runs: list[Path], site: Path, cache: Path, resamples: int, jobs: int) -> tuple[float, float]:
+    """Wall seconds and peak MB (process + largest worker) of one ``xrobust report``."""
+    command = [sys.executable, "-c", PEAK, "report", *map(str, runs), "--out", str(site), "--cache", str(cache),
+               "--resamples", str(resamples), "--jobs", str(jobs), "--no-progress"]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"report failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")][-1].split()
+    return wall, float(peak[1]) + float(peak[2])
+
+
+def browser_seconds(page: Path) -> float | None:
+    """Seconds headless Chromium takes to load and lay out ``page`` (None without Chromium)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return None
+    with tempfile.TemporaryDirectory() as profile:
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}"]
+        subprocess.run([browser, *flags, "--dump-dom", "about:blank"], capture_output=True, timeout=120)
+        t0 = time.perf_counter()
+        subprocess.run([browser, *flags, "--dump-dom", page.resolve().as_uri()], capture_output=True, timeout=300,
+                       check=True)
+        loaded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([browser, *flags, "--dump-dom", "about:blank"], capture_output=True, timeout=120)
+        return loaded - (time.perf_counter() - t0)  # less the browser's own start-up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subs", type=int, default=12)
+    parser.add_argument("--tasks", type=int, default=len(TASKS), help=f"first N of the {len(TASKS)} tasks")
+    parser.add_argument("--langs", type=int, default=len(LANGUAGES))
+    parser.add_argument("--conds", type=int, default=len(CONDITIONS))
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--resamples", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=0, help="report processes (0: one per core)")
+    parser.add_argument("--scales", default="0.25,0.5,1", help="fractions of the languages to time")
+    parser.add_argument("--keep", help="directory for the fabricated run dirs, reused when already there")
+    parser.add_argument("--json", help="write the numbers here")
+    args = parser.parse_args()
+    jobs = args.jobs or len(os.sched_getaffinity(0))
+    tasks = [t.name for t in TASKS[: args.tasks]]
+    conds = list(CONDITIONS[: args.conds])
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="report-scale-") as tmp:
+        base = Path(args.keep) if args.keep else Path(tmp)
+        for scale in (float(x) for x in args.scales.split(",")):
+            langs = list(LANGUAGES[: max(1, round(args.langs * scale))])
+            runs = fabricate(base / f"runs-{len(langs)}", args.subs + 1, tasks, langs, conds, args.examples, jobs)
+            site, cache = Path(tmp) / f"site-{len(langs)}", Path(tmp) / f"cache-{len(langs)}"
+            cold, cold_mb = report(runs[:-1], site, cache, args.resamples, jobs)
+            warm, warm_mb = report(runs, site, cache, args.resamples, jobs)
+            index = browser_seconds(site / "index.html")
+            cells = args.subs * len(tasks) * len(langs) * len(conds)
+            row = {"scale": scale, "cells": cells, "submissions": args.subs, "tasks": len(tasks),
+                   "languages": len(langs), "conditions": len(conds), "examples": args.examples,
+                   "resamples": args.resamples, "jobs": jobs, "seconds_cold": round(cold, 1),
+                   "seconds_warm": round(warm, 1), "peak_rss_mb": round(max(cold_mb, warm_mb)),
+                   "index_load_s": None if index is None else round(index, 2)}
+            rows.append(row)
+            print(f"scale {scale:g}: {cells} cells ({args.subs} × {len(tasks)} × {len(langs)} × {len(conds)}, "
+                  f"{args.examples} examples, {args.resamples} resamples, {jobs} jobs): cold {cold:.1f} s "
+                  f"{cold_mb:.0f} MB; warm (+1 submission) {warm:.1f} s {warm_mb:.0f} MB; index in Chromium "
+                  f"{'n/a' if index is None else f'{index:.2f} s'}", flush=True)
+            shutil.rmtree(cache, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({**rows[-1], "scales": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Unit digests: what a report needs of one stored unit, in columns, computed once and cached.
+
+A digest holds, per example in file order: its id, the per-example statistics of every metric of the unit, a
+64-bit key of its prediction (equal predictions, equal keys: the example browser looks for changes with it),
+the numeric attributes buckets are cut by, and the byte offset of its record, so the few records a page shows
+are read back alone. Reports read digests, never every record as Python dicts.
+
+The cache (``DigestCache``) keeps one Arrow IPC file per digest, named by the predictions' sha256 and what the
+digest depends on (metrics, attributes, :data:`VERSION`). Arrow IPC was measured against Parquet and ``.npz``
+for a 1,000-example digest: 0.56 ms to open memory-mapped vs 5.6 ms (Parquet) and 4.5 ms (npz), and reports
+open tens of thousands of them. A predictions file is hashed before its digest is used unless a stamp in the
+cache says this very file (path, size, modification time in ns, inode) was hashed already, as git's index
+does; ``verify="full"`` rehashes every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from harness.errors import XRobustError
+from harness.metrics import METRICS
+from harness.store.rundir import RunStore, Unit, atomic_write_text, parse_records
+
+VERSION = 1
+VERIFY = ("stamp", "full")
+
+
+def pred_key(value: object) -> int:
+    """A signed 64-bit key of a prediction: its canonical JSON, hashed."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = json.dumps(value, sort_keys=True, default=repr).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little", signed=True)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else np.nan
+
+
+@dataclass
+class UnitDigest:
+    """One unit's per-example columns (file order) and where its records are."""
+
+    ids: list[str]
+    stats: dict[str, np.ndarray]  # metric → (n, k)
+    pred: np.ndarray  # (n,) int64 keys
+    attrs: dict[str, np.ndarray]  # attribute → (n,) float64, NaN where missing or not a number
+    path: Path | None = None  # the predictions file the offsets point into
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    records: list[dict] | None = None  # in memory (digests of records that are not in a file)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def fetch(self, rows: Sequence[int]) -> list[dict]:
+        """The full records at ``rows`` (positions in file order)."""
+        if self.records is not None:
+            return [self.records[i] for i in rows]
+        if self.path is None:
+            raise ValueError("digest has neither records nor a file")
+        out = []
+        with self.path.open("rb") as handle:
+            for i in rows:
+                handle.seek(int(self.offsets[i]))
+                out.append(orjson.loads(handle.readline()))
+        return out
+
+
+def digest_records(records: list[dict], metrics: Sequence[str], attributes: Sequence[str], *,
+                   path: Path | None = None, offsets: Sequence[int] | None = None) -> UnitDigest:
+    """The digest of ``records`` (kept in memory unless ``path`` and ``offsets`` say where they are)."""
+    stats: dict[str, np.ndarray] = {}
+    computed: dict[object, np.ndarray] = {}  # metrics sharing their per-example function compute it once
+    for name in metrics:
+        if name not in METRICS:
+            continue
+        metric = METRICS[name]
+        if metric.per_example not in computed:
+            computed[metric.per_example] = metric.stats(records)
+        stats[name] = computed[metric.per_example]
+    attrs = {a: np.fromiter((_number((r.get("attrs") or {}).get(a)) for r in records), dtype=np.float64,
+                            count=len(records)) for a in attributes}
+    pred = np.fromiter((pred_key(r.get("pred")) for r in records), dtype=np.int64, count=len(records))
+    digest = UnitDigest([str(r["id"]) for r in records], stats, pred, attrs)
+    if path is not None and offsets is not None:
+        digest.path, digest.offsets = path, np.asarray(offsets, dtype=np.int64)
+    else:
+        digest.records = records
+    return digest
+
+
+def _to_table(d: UnitDigest) -> pa.Table:
+    cols: dict[str, pa.Array] = {"id": pa.array(d.ids, pa.string()), "offset": pa.array(d.offsets),
+                                 "pred": pa.array(d.pred)}
+    for name, values in d.stats.items():
+        for j in range(values.shape[1]):
+            cols[f"s:{name}:{j}"] = pa.array(values[:, j])
+    for name, values in d.attrs.items():
+        cols[f"a:{name}"] = pa.array(values)
+    return pa.table(cols)
+
+
+def _from_table(table: pa.Table, metrics: Sequence[str], attributes: Sequence[str], path: Path) -> UnitDigest:
+    columns = table.column_names
+    stats = {}
+    for name in metrics:
+        parts = sorted((c for c in columns if c.startswith(f"s:{name}:")), key=lambda c: int(c.rsplit(":", 1)[1]))
+        if parts:
+            stats[name] = np.stack([table.column(c).to_numpy() for c in parts], axis=1)
+    attrs = {a: table.column(f"a:{a}").to_numpy() for a in attributes}
+    return UnitDigest(table.column("id").to_pylist(), stats, table.column("pred").to_numpy(), attrs, path,
+                      table.column("offset").to_numpy())
+
+
+class DigestCache:
+    """Digests of stored units, cached under ``root`` (None: computed every time, nothing written)."""
+
+    def __init__(self, root: Path | None, *, verify: str = "stamp") -> None:
+        if verify not in VERIFY:
+            raise XRobustError(f"must be one of {', '.join(VERIFY)}, got {verify!r}", field="--verify")
+        self.root, self.verify = root, verify
+
+    def _key(self, sha: str, metrics: Sequence[str], attributes: Sequence[str]) -> str:
+        body = json.dumps([VERSION, sha, list(metrics), list(attributes)])
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def _stamp_path(self, path: Path) -> Path:
+        assert self.root is not None
+        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+        return self.root / "stamps" / name[:2] / f"{name}.json"
+
+    @staticmethod
+    def _stat(path: Path) -> list[int]:
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+    def _stamped(self, path: Path, sha: str) -> bool:
+        if self.root is None or self.verify == "full":
+            return False
+        try:
+            stamp = json.loads(self._stamp_path(path).read_text(encoding="utf-8"))
+            return stamp == {"sha256": sha, "stat": self._stat(path)}
+        except (OSError, ValueError):
+            return False
+
+    def check(self, store: RunStore, unit: Unit, meta: dict) -> None:
+        """Raise unless the unit's predictions file still has the sha256 of its meta (a stamp may say so)."""
+        path = store.predictions_path(unit)
+        sha = str(meta.get("sha256"))
+        if not self._stamped(path, sha):
+            store.verified_bytes(unit, meta)
+            self._stamp(path, sha)
+
+    def _stamp(self, path: Path, sha: str) -> None:
+        if self.root is None:
+            return
+        stamp = self._stamp_path(path)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(stamp, json.dumps({"sha256": sha, "stat": self._stat(path)}), durable=False)
+
+    def load(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
+             attributes: Sequence[str]) -> UnitDigest:
+        """The digest of a complete unit of ``store``, its predictions verified (sha256, ``n``) unless a stamp
+        says this file was, and computed from the records when not cached."""
+        path = store.predictions_path(unit)
+        sha = str(meta.get("sha256"))
+        if self.root is not None:
+            target = self.root / "units" / f"{self._key(sha, metrics, attributes)}.arrow"
+            if target.is_file() and self._stamped(path, sha):
+                try:
+                    with pa.memory_map(str(target)) as source:
+                        table = ipc.open_file(source).read_all()
+                    digest = _from_table(table, metrics, attributes, path)
+                    if digest.n == meta.get("n"):
+                        return digest
+                except (OSError, pa.ArrowException, KeyError, ValueError):
+                    pass  # a damaged cache entry is recomputed
+        data = store.verified_bytes(unit, meta)
+        records, offsets = parse_records(data, path, meta)
+        digest = digest_records(records, metrics, attributes, path=path, offsets=offsets)
+        digest.records = None
+        if self.root is not None:
+            self._write(target, digest)
+            self._stamp(path, sha)
+        return digest
+
+    def _write(self, target: Path, digest: UnitDigest) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        table = _to_table(digest)
+        with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, target)

@@ -1,0 +1,92 @@
+"""The cache of per-(task, language, split) results of a report (:mod:`harness.stats.cells`).
+
+A result is stored under a key made of its units' sha256 (the inputs) and every setting of the estimator
+(systems and their seed counts, baseline, alpha, resamples, seed, resampling, examples per section, bucket
+attributes, :data:`VERSION`), so a report rebuilt after one submission was added recomputes only the jobs
+that submission is part of, and nothing else can change a cached number. Each entry is a JSON file for the
+rows plus an ``.npz`` of its arrays (no pickle: a cache entry cannot run code). A damaged entry is
+recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
+
+VERSION = 1
+
+
+class GroupCache:
+    """Results of :func:`harness.stats.cells.compute_group` under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _key(self, job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int
+             ) -> str | None:
+        inputs = job.fingerprint()
+        if inputs is None:
+            return None
+        body = json.dumps([VERSION, inputs, est.key(), ranked, list(attributes), per_page])
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def load(self, job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int
+             ) -> GroupResult | None:
+        key = self._key(job, est, ranked, attributes, per_page)
+        if key is None:
+            return None
+        try:
+            body = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
+            with np.load(self.root / f"{key}.npz", allow_pickle=False) as arrays:
+                return _decode(body, {k: arrays[k] for k in arrays.files})
+        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
+            return None
+
+    def save(self, job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int,
+             result: GroupResult) -> None:
+        key = self._key(job, est, ranked, attributes, per_page)
+        if key is None:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        body = _encode(result, arrays)
+        tag = f"{os.getpid()}.tmp"
+        np.savez(self.root / f".{key}.{tag}.npz", **arrays)
+        (self.root / f".{key}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        os.replace(self.root / f".{key}.{tag}.npz", self.root / f"{key}.npz")
+        os.replace(self.root / f".{key}.{tag}.json", self.root / f"{key}.json")  # the JSON last: it marks done
+
+
+def _put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
+    name = f"a{len(arrays)}"
+    arrays[name] = np.asarray(value)
+    return name
+
+
+def _encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
+    cells = [{"key": list(c.key), "names": c.names, "n": c.n, "point": _put(arrays, c.point),
+              "seed_points": [_put(arrays, s) for s in c.seed_points], "rows": c.rows,
+              "samples": None if c.samples is None else _put(arrays, c.samples)} for c in result.cells]
+    pooled = {cond: {name: [[_put(arrays, stats), {a: _put(arrays, v) for a, v in attrs.items()}]
+                            for stats, attrs in seeds] for name, seeds in systems.items()}
+              for cond, systems in result.pooled.items()}
+    return {"key": list(result.key), "cells": cells, "comparisons": result.comparisons, "gains": result.gains,
+            "drops": result.drops, "examples": result.examples, "pooled": pooled}
+
+
+def _decode(body: dict, arrays: dict[str, np.ndarray]) -> GroupResult:
+    cells = [CellResult(tuple(c["key"]), list(c["names"]), int(c["n"]), arrays[c["point"]],
+                        [arrays[s] for s in c["seed_points"]], c["rows"],
+                        None if c["samples"] is None else arrays[c["samples"]]) for c in body["cells"]]
+    pooled = {cond: {name: [(arrays[stats], {a: arrays[v] for a, v in attrs.items()}) for stats, attrs in seeds]
+                     for name, seeds in systems.items()} for cond, systems in body["pooled"].items()}
+    return GroupResult(tuple(body["key"]), cells, body["comparisons"], body["gains"], body["drops"],
+                       body["examples"], pooled)

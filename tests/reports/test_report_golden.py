@@ -1,0 +1,79 @@
+"""The report's numbers and p-values are those of the in-memory implementation it replaced (golden files in
+tests/fixtures/report_golden), on a synthetic grid of six task types, a three-seed system and three conditions:
+computed serially, in two processes, and again from its cache; and a damaged unit is still refused when its
+cell results are cached."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.errors import XRobustError
+from harness.stats.analysis import Analysis
+from harness.stats.runs import load_runs
+from harness.stats.systems import group_systems
+from harness.store.synthetic import TASKS, write_submission
+from reports import build_site
+from reports.pages import example_context
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "report_golden"
+EXPORTS = ("leaderboard", "scores", "comparisons", "slices", "gain_robustness")
+RESAMPLES = 400
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("golden-runs")
+    tasks = [t for t in TASKS if t.name in ("xnli", "udpos", "panx", "mlqa", "tatoeba", "lareqa")]
+    langs, conds = ["de", "sw"], ["clean", "typos.keyboard", "inflection.swap"]
+    write_submission(root / "base", 0, 3, tasks, langs, conds, 40, seed=7)
+    for s in (1, 2, 3):
+        write_submission(root / f"robust-{s}", 2, 3, tasks, langs, conds, 40, seed=7, train_seed=s, system="robust")
+    write_submission(root / "mid", 1, 3, tasks, langs, conds, 40, seed=7)
+    return [root / "base", root / "mid", *(root / f"robust-{s}" for s in (1, 2, 3))]
+
+
+def golden(name: str) -> object:
+    return json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def exports(site: Path) -> dict[str, object]:
+    return {name: json.loads((site / f"{name}.json").read_text(encoding="utf-8")) for name in EXPORTS}
+
+
+def test_exports_equal_the_golden_ones_serial_parallel_and_cached(runs: list[Path], tmp_path: Path) -> None:
+    want = {name: golden(name) for name in EXPORTS}
+    assert len(want["comparisons"]) > 20 and any(r["test"] == "two-level bootstrap t" for r in want["comparisons"])
+    build_site(runs, tmp_path / "serial", n_resamples=RESAMPLES)
+    assert exports(tmp_path / "serial") == want
+    assert list((tmp_path / "serial" / ".cache" / "cells").glob("*.json"))  # cell results were cached
+    build_site(runs, tmp_path / "serial", n_resamples=RESAMPLES)  # again, from the cache
+    assert exports(tmp_path / "serial") == want
+    build_site(runs, tmp_path / "parallel", n_resamples=RESAMPLES, jobs=2)
+    assert exports(tmp_path / "parallel") == want
+    assert 'class="example"' in (tmp_path / "serial" / "examples-xnli.html").read_text(encoding="utf-8")
+
+
+def test_pairwise_and_example_choice_equal_the_golden_ones(runs: list[Path]) -> None:
+    analysis = Analysis(group_systems(load_runs(runs)), n_resamples=RESAMPLES, slices={})
+    board = analysis.leaderboard()
+    pairwise = {f"{s}|{c}": m for s in ["overall", *board["tasks"]] for c in board["conditions"]
+                if (m := analysis.pairwise(s, c))}
+    assert json.loads(json.dumps(pairwise)) == golden("pairwise")
+    chosen = [{"task": s["task"], "language": s["language"], "condition": s["condition"],
+               "ids": [e["id"] for e in s["examples"]]} for s in example_context(analysis)]
+    assert chosen == golden("example_ids")
+
+
+def test_damaged_predictions_are_refused_even_with_cached_results(runs: list[Path], tmp_path: Path) -> None:
+    build_site(runs, tmp_path / "site", n_resamples=50)
+    path = runs[1] / "predictions" / "xnli" / "de.test.clean.jsonl"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original.replace(b'"pred": "neutral"', b'"pred": "entailment"', 1))
+        with pytest.raises(XRobustError, match="checksum"):
+            build_site(runs, tmp_path / "site", n_resamples=50)
+    finally:
+        path.write_bytes(original)

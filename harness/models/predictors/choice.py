@@ -10,6 +10,7 @@ For attacks, :meth:`ChoiceScorer.score_gold` gives the gold choice's margin over
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,37 +38,20 @@ def choice_pairs(spec: TaskSpec, example: dict) -> list[tuple[str, str]]:
 class ChoiceScorer(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)
-        tok = loaded.tokenizer
-        pairs = [choice_pairs(self.spec, e) for e in examples]
-        n_choices = {len(p) for p in pairs}
-        if len(n_choices) > 1:
-            raise XRobustError(f"examples have different numbers of choices ({sorted(n_choices)})",
-                               file=self.spec.source_file, field="fields.choices")
-        k = n_choices.pop() if n_choices else 0
-        if k == 0:
-            return []
-        max_length = self.spec.max_length
-
-        def encode(chunk: Sequence[list[tuple[str, str]]]) -> Encoded:
-            flat = [pair for p in chunk for pair in p]
-            enc = tok([a for a, _ in flat], [b for _, b in flat], truncation=True, max_length=max_length)
-            return Encoded(dict(enc), owners=[i for i in range(len(chunk)) for _ in range(k)])
-
-        def forward(inputs: dict) -> torch.Tensor:
-            shaped = {name: t.view(-1, k, t.shape[-1]) for name, t in inputs.items()}
-            return loaded.model(**shaped).logits.float()
-
         with self.progress(len(examples), desc) as bar:
-            rows = self.engine(loaded).run(pairs, encode, forward, kind="sequence", group=k, progress=bar)
+            rows = self._logits(loaded, examples, bar)
+        if not rows:  # no examples, or examples without choices
+            return []
         records = []
-        for example, row in zip(examples, rows, strict=True):
-            probs = torch.softmax(row.output, dim=-1)
+        for example, logits in zip(examples, rows, strict=True):
+            probs = torch.softmax(logits, dim=-1)
             records.append({"id": example["id"], "gold": int(example["label"]), "pred": int(probs.argmax()),
                             "probs": [round(float(p), 5) for p in probs]})
         return records
 
-    def _logits(self, loaded: LoadedModel, examples: list[dict]) -> list[torch.Tensor]:
-        """Per example, its choices' logits (the inputs :meth:`predict` builds, batched the same way)."""
+    def _logits(self, loaded: LoadedModel, examples: list[dict], progress: Any = None) -> list[torch.Tensor]:
+        """Per example, its choices' logits: every choice's pair (:func:`choice_pairs`), an example's choices in
+        one batch; ``progress`` is updated per example."""
         tok = loaded.tokenizer
         pairs = [choice_pairs(self.spec, e) for e in examples]
         n_choices = {len(p) for p in pairs}
@@ -88,7 +72,8 @@ class ChoiceScorer(Predictor):
             shaped = {name: t.view(-1, k, t.shape[-1]) for name, t in inputs.items()}
             return loaded.model(**shaped).logits.float()
 
-        return [row.output for row in self.engine(loaded).run(pairs, encode, forward, kind="sequence", group=k)]
+        rows = self.engine(loaded).run(pairs, encode, forward, kind="sequence", group=k, progress=progress)
+        return [row.output for row in rows]
 
     def score_gold(self, examples: list[dict]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Batched scores for attacks: per example, the gold choice's margin (its logit minus the best other

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -142,29 +143,9 @@ def encode_windows(tok: object, questions: list[str], contexts: list[str], *, ma
 class SpanExtractor(Predictor):
     def predict(self, examples: list[dict], *, desc: str = "") -> list[dict]:
         loaded = self.models.get(self.spec.type)
-        tok = loaded.tokenizer
-        if not getattr(tok, "is_fast", False):
-            raise XRobustError(f"QA needs a fast tokenizer (offsets); {self.models.model_ref} has a slow one",
-                               field="--model")
         opts = self.spec.qa
-
-        def encode(chunk: Sequence[dict]) -> Encoded:
-            questions = clip_questions(tok, [e["question"] for e in chunk], opts.max_query_length)
-            inputs, owners, offsets, masks = encode_windows(tok, questions, [e["context"] for e in chunk],
-                                                            max_length=opts.max_length, stride=opts.stride)
-            return Encoded(inputs, extras=list(zip(offsets, masks, strict=True)), owners=owners)
-
-        def forward(inputs: dict) -> torch.Tensor:
-            out = loaded.model(**inputs)
-            return torch.stack([out.start_logits, out.end_logits], dim=-1).float()
-
         with self.progress(len(examples), desc) as bar:
-            rows = self.engine(loaded).run(examples, encode, forward, kind="tokens", progress=bar)
-        windows: dict[int, list[Window]] = defaultdict(list)
-        for row in rows:
-            offsets, mask = row.extra
-            logits = row.output.numpy()
-            windows[row.owner].append(Window(logits[:, 0], logits[:, 1], offsets, mask))
+            windows = self._windows(loaded, examples, bar)
         records = []
         for i, example in enumerate(examples):
             span = best_span(windows[i], n_best=opts.n_best, max_answer_length=opts.max_answer_length)
@@ -175,8 +156,9 @@ class SpanExtractor(Predictor):
                             "language": example.get("language", "en"), "norm": opts.normalization})
         return records
 
-    def _windows(self, loaded: LoadedModel, examples: list[dict]) -> dict[int, list[Window]]:
-        """Each example's windows with their start/end logits (the encoding :meth:`predict` uses)."""
+    def _windows(self, loaded: LoadedModel, examples: list[dict], progress: Any = None) -> dict[int, list[Window]]:
+        """Each example's windows with their start/end logits (questions clipped, contexts split as the module
+        docstring says); ``progress`` is updated per example."""
         tok = loaded.tokenizer
         if not getattr(tok, "is_fast", False):
             raise XRobustError(f"QA needs a fast tokenizer (offsets); {self.models.model_ref} has a slow one",
@@ -193,7 +175,7 @@ class SpanExtractor(Predictor):
             out = loaded.model(**inputs)
             return torch.stack([out.start_logits, out.end_logits], dim=-1).float()
 
-        rows: list[Row] = self.engine(loaded).run(examples, encode, forward, kind="tokens")
+        rows: list[Row] = self.engine(loaded).run(examples, encode, forward, kind="tokens", progress=progress)
         windows: dict[int, list[Window]] = defaultdict(list)
         for row in rows:
             offsets, mask = row.extra

@@ -184,3 +184,23 @@ def test_blank_lines_keep_line_numbers(shared_data: Path, tmp_path: Path) -> Non
     good = "\n".join([rows[0], "", rows[1], "  ", rows[2]]) + "\n"
     (tmp_path / "xnli" / "de.test.jsonl").write_text(good, encoding="utf-8")
     assert len(load_examples(resolve_task("xnli"), "de", data_dir=tmp_path)) == 3
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_an_empty_data_file_is_refused_and_keeps_earlier_results(content: bytes, stored: dict, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    data, model, run = stored["xnli"]
+    bad_data, bad_run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(data, bad_data)
+    shutil.copytree(run, bad_run)
+    before = _snapshot(bad_run)
+    path = bad_data / "xnli" / "de.test.jsonl"
+    path.write_bytes(content)
+    capsys.readouterr()
+    assert _run("xnli", model, bad_data, bad_run) == 2
+    err = capsys.readouterr().err
+    assert err == f"xrobust: error: {path}: field 'rows': the data file holds no rows\n"
+    assert _snapshot(bad_run) == before
+    capsys.readouterr()
+    assert _run("xnli", model, tmp_path / "nope", bad_run) == 2
+    assert capsys.readouterr().err == f"xrobust: error: {tmp_path / 'nope'}: field '--data-dir': not a directory\n"

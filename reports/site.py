@@ -24,6 +24,7 @@ from reports.pages import example_context, index_context, task_context
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
 INLINE_SECTIONS = 200  # example sections examples.html shows itself; beyond, it only links the per-task pages
+SPLIT_CELLS = 2000  # languages × systems × conditions beyond which a task gets one page per condition
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -89,23 +90,43 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
 
     render("index.html.j2", "index.html", systems=systems, **index_context(analysis, board))
     slice_rows: list[dict] = []
+    gains = {task: analysis.gain_robustness(task) for task in board["tasks"]}
+    split_any = False
     for task in board["tasks"]:
         context = task_context(analysis, task, change, lang_groups, buckets)
         slice_rows += [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
         slice_rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
-        render("task.html.j2", f"task-{task}.html", names=analysis.names, **context)
+        conds = analysis.task_conditions(task)
+        if len(conds) < 2 or len(context["langs"]) * len(analysis.names) * len(conds) <= SPLIT_CELLS:
+            render("task.html.j2", f"task-{task}.html", names=analysis.names, **context, pages=[], condition=None,
+                   gains=[])
+            continue
+        split_any = True  # one page per condition: a full XTREME-R task page would hold ~100,000 table cells
+        pages = [(c, f"task-{task}--{c}.html") for c in conds]
+        for cond, href in [(conds[0], f"task-{task}.html"), *pages[1:]]:
+            render("task.html.j2", href, names=analysis.names, **_only(context, cond), pages=pages, condition=cond,
+                   gains=[g for g in gains[task] if g["condition"] == cond])
     pairwise = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]
                 if (matrix := analysis.pairwise(scope, cond))]
-    gains = [row for task in board["tasks"] for row in analysis.gain_robustness(task)]
-    render("pairwise.html.j2", "pairwise.html", matrices=pairwise, gains=gains)
+    flat_gains = [row for task in board["tasks"] for row in gains[task]]
+    render("pairwise.html.j2", "pairwise.html", matrices=pairwise, gains=[] if split_any else flat_gains,
+           gains_on_task_pages=split_any)
     per_task = {task: example_context(analysis, task) for task in board["tasks"]}
     for task, sections in per_task.items():
         render("examples.html.j2", f"examples-{task}.html", sections=sections, pages=[], task=task)
     inline = sum(len(s) for s in per_task.values()) <= INLINE_SECTIONS
     render("examples.html.j2", "examples.html", sections=[s for t in per_task.values() for s in t] if inline else [],
            pages=[(t, f"examples-{t}.html", len(s)) for t, s in per_task.items()], task=None)
-    _exports(out, analysis, board, slice_rows, gains)
+    _exports(out, analysis, board, slice_rows, flat_gains)
     return out / "index.html"
+
+
+def _only(context: dict, condition: str) -> dict:
+    """A task page's context cut to one condition (its rows that name one; the rest as they are)."""
+    out = dict(context)
+    for key in ("heatmaps", "comparisons", "drops", "groups", "buckets"):
+        out[key] = [r for r in context[key] if r.get("condition") == condition]
+    return out
 
 
 def _exports(out: Path, analysis: Analysis, board: dict, slice_rows: list[dict], gains: list[dict]) -> None:

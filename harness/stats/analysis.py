@@ -59,7 +59,7 @@ from harness.stats.cells import (
     stable_seed,
 )
 from harness.stats.digest import DigestCache
-from harness.stats.engine import bootstrap_values
+from harness.stats.engine import bootstrap_values, set_threads
 from harness.stats.groupcache import GroupCache
 from harness.stats.runs import Submission
 from harness.stats.systems import System
@@ -217,7 +217,8 @@ class Analysis:
                 for job in jobs]
         parallel = n_jobs > 1 and len(work) > 1
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(work))) if parallel else None
+        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(work)), initializer=set_threads,
+                                                        initargs=(1,)) if parallel else None
         try:
             outs = pool.imap(_worker, work) if pool is not None else map(_worker, work)
             pending: list[tuple[str, object]] = []

@@ -66,9 +66,21 @@ def group_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return matrix[first], inverse.ravel(), counts
 
 
+_THREADS: int | None = None  # the default of n_jobs=None; None: up to 8, one per core
+
+
+def set_threads(n: int | None) -> None:
+    """Threads a resampling call uses when not told (``None``: one per core, at most 8). Processes that run
+    in parallel already (a report's ``--jobs``) set 1. Results do not depend on it (:func:`_run_chunks`)."""
+    global _THREADS
+    _THREADS = n
+
+
 def _n_threads(n_jobs: int | None) -> int:
     if n_jobs is not None:
         return max(1, n_jobs)
+    if _THREADS is not None:
+        return max(1, _THREADS)
     return max(1, min(8, os.cpu_count() or 1))
 
 

@@ -77,3 +77,21 @@ def test_damaged_predictions_are_refused_even_with_cached_results(runs: list[Pat
             build_site(runs, tmp_path / "site", n_resamples=50)
     finally:
         path.write_bytes(original)
+
+
+def test_large_task_pages_are_split_per_condition(runs: list[Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond ``SPLIT_CELLS`` a task gets one page per condition (its tables and gain contrasts cut to it), the
+    pairwise page links there instead of listing every contrast, and the exports stay the same."""
+    import reports.site
+
+    monkeypatch.setattr(reports.site, "SPLIT_CELLS", 1)
+    site = tmp_path / "site"
+    build_site(runs, site, n_resamples=RESAMPLES)
+    assert exports(site) == {name: golden(name) for name in EXPORTS}
+    first = (site / "task-xnli.html").read_text(encoding="utf-8")
+    other = (site / "task-xnli--typos.keyboard.html").read_text(encoding="utf-8")
+    assert "task-xnli--inflection.swap.html" in first and "Does the gain survive" not in first
+    assert "Does the gain survive typos.keyboard?" in other and "inflection.swap</td>" not in other
+    assert "typos.keyboard</td>" in other and "clean</td>" not in other
+    assert "Per task and condition on the task pages" in (site / "pairwise.html").read_text(encoding="utf-8")

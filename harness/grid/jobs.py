@@ -204,9 +204,10 @@ class _Planner:
         out = self.spec.out / "runs" / f"{model.slug}-{spec.name}{suffix}"
         options = replace(self.options, label_map=dict(model.label_map), progress=False)
         suites = [*self.spec.suites, *self.spec.attacks]
+        seeded = {"system": model.name} if suffix else {}  # a recipe's seed runs: one system of the report
         base = RunRequest(tasks=[spec], model=model_ref, out=out, name=name, langs=list(task.langs) or None,
                           data_dir=self.spec.data_dir, split=task.split, limit=self.spec.limit,
-                          revision=model.revision, overwrite=self.overwrite, options=options)
+                          revision=model.revision, overwrite=self.overwrite, options=options, metadata=seeded)
         requests = [replace(base, suite=self.suite(s)) for s in suites] or [base]
         plans = [plan_units(r) for r in requests]
         split = task.split or spec.eval_split

@@ -103,6 +103,18 @@ def test_job_fingerprints_follow_their_inputs(tmp_path: Path, shared_data: Path,
     assert changed == {"eval:tiny-baseline/udpos", "eval:tiny-robust/udpos", "report"}
 
 
+def test_seed_runs_of_a_recipe_are_one_system(tmp_path: Path, shared_data: Path, tiny_encoder: Path) -> None:
+    """A recipe with several seeds gives one evaluation per seed, each carrying the recipe's name as its system,
+    so the report shows one row with its seed count; a one-seed recipe carries none."""
+    text = GRID.replace("augment: typos}}", "augment: typos, seeds: [1, 2]}}")
+    plan = plan_grid(load_grid(write_grid(tmp_path, shared_data, tiny_encoder, text)))
+    evals = {j.id: j for j in plan.jobs if j.kind == "eval"}
+    seeded = [evals["eval:tiny-robust/xnli/seed1"], evals["eval:tiny-robust/xnli/seed2"]]
+    assert {r.metadata.get("system") for j in seeded for r in j.evals} == {"tiny robust"}
+    assert len({j.out for j in seeded}) == 2
+    assert all(not r.metadata for r in evals["eval:tiny-baseline/xnli"].evals)
+
+
 @pytest.mark.parametrize("text,field", [
     (GRID.replace("augment: typos", "augment: typos, bogus: 1"), "models.tiny robust.finetune.bogus"),
     (GRID.replace("max_steps: 2", "max_steps: two"), "finetune.training.max_steps"),

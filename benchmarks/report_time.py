@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA), help="sample data (xnli/<lang>.test.jsonl)")
+    parser.add_argument("--jobs", type=int, default=0, help="report processes (0: one per core)")
     args = parser.parse_args()
     src = Path(args.src).resolve()
     with tempfile.TemporaryDirectory(prefix="report-time-") as tmp:
@@ -207,6 +208,10 @@ def main() -> None:
             raise SystemExit(f"the report would import {where}, not the tree in {src}")
         command = [sys.executable, "-m", "harness.cli", "report", *map(str, runs), "--out", str(site),
                    "--resamples", str(args.resamples)]
+        help_text = subprocess.run([sys.executable, "-m", "harness.cli", "report", "--help"], cwd=src, env=env,
+                                   capture_output=True, text=True).stdout
+        if "--jobs" in help_text:  # trees that have it (not the older ones this script can also time)
+            command += ["--jobs", str(args.jobs), "--no-progress"]
         t0 = time.perf_counter()
         done = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0

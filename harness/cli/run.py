@@ -15,6 +15,7 @@ from harness.cli.common import (
 )
 from harness.errors import XRobustError
 from harness.run.executors import EXECUTORS, Executor, ExecutorOptions, LocalExecutor
+from harness.spec.paths import safe_name
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -32,9 +33,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise XRobustError("not a directory", file=args.data_dir, field="--data-dir")
     name = args.name or Path(args.model.rstrip("/")).name
+    if not args.out:  # the name becomes runs/<name>: one safe path component, never a way out of runs/
+        safe_name(name, field="--name" if args.name else "--model", what="run name")
     out = Path(args.out) if args.out else Path("runs") / name
     options = runtime_options(args, label_map=parse_label_map(args.label_map or ""), seed=args.seed)
-    request = RunRequest(metadata=system_metadata(args), tasks=specs, model=args.model, out=out, name=args.name, langs=csv_list(args.langs or ""),
+    request = RunRequest(metadata=system_metadata(args), tasks=specs, model=args.model, out=out, name=args.name,
+                         langs=csv_list(args.langs or ""),
                          data_dir=Path(args.data_dir) if args.data_dir else None, split=args.split,
                          limit=args.limit, revision=args.revision, suite=suite, overwrite=args.overwrite,
                          cross_pairs=csv_list(args.cross_pairs or ""),

@@ -88,8 +88,10 @@ def _check_languages(requested: list[str] | None, specs: list[TaskSpec]) -> None
 def _conditions(request: RunRequest) -> list[Condition]:
     """Clean, the suite's conditions (each seeded variant of a random one), then the cross-language pairs."""
     conditions: list[Condition] = [Clean()]
+    seed = request.options.seed  # --seed: every suite condition's seed derives from it (run_condition_seed)
     for cond in request.suite.conditions if request.suite is not None else ():
-        conditions += [Attack(cond)] if cond.adversarial else [Perturbed(cond, k) for k in range(cond.variants)]
+        conditions += [Attack(cond, run_seed=seed)] if cond.adversarial else \
+            [Perturbed(cond, k, run_seed=seed) for k in range(cond.variants)]
     conditions += [CrossLingualPairs(lang) for lang in request.cross_pairs]
     return conditions
 

@@ -24,6 +24,7 @@ from harness.attack.transfer import load_sources
 from harness.cli.main import main
 from harness.errors import XRobustError
 from harness.spec.taskspec import load_task
+from harness.stats.analysis import Analysis
 from harness.stats.runs import load_run
 from harness.store.results import claim_run_dir, import_signature, write_results
 from harness.store.rundir import RunStore, Unit
@@ -320,7 +321,7 @@ def test_random_store_damage_is_detected_by_every_reader(tmp_path_factory: pytes
     store = RunStore(run)
     unit = Unit("xnli", "de", "test", "adv.greedy")
     readers = {
-        "report/compare": lambda: load_run(run),
+        "report/compare": lambda: Analysis([load_run(run)], n_resamples=20, slices={}),  # loads and reads
         "results rebuild (run, import)": lambda: scores_from_store(store),
         "transfer": lambda: [s.records() for s in load_sources([run])],
     }

@@ -71,7 +71,8 @@ def compare_systems(*run_dirs: Path, alpha: float = 0.05, correction: str = "hol
               **{k: v for k, v in c.items() if k != "scope"}} for c in analysis.leaderboard()["comparisons"]]
     if not rows:
         raise XRobustError(f"{systems[0].first.run_dir} and {systems[1].first.run_dir} share no task, language "
-                           "and condition with scores in both: nothing to compare", field="RUN_DIR")
+                           "and condition with scores in both: nothing to compare", file=systems[1].first.run_dir,
+                           field="RUN_DIR")
     adjusted = correct_pvalues([r["p_value"] for r in rows], correction)
     seeds = [s.n_seeds for s in systems]
     for row, p in zip(rows, adjusted, strict=True):

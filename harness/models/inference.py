@@ -72,7 +72,7 @@ class RuntimeOptions:
                 raise XRobustError(f"{value!r} is not one of {', '.join(allowed)}", field=name)
         for name, value in (("--batch-size", self.batch_size), ("--max-tokens", self.max_tokens)):
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise XRobustError(f"must be a positive integer, got {value!r}", field=name)
+                raise XRobustError(f"must be at least 1, got {value!r}", field=name)
         if not isinstance(self.trust_remote_code, bool):
             raise XRobustError(f"must be true or false, got {self.trust_remote_code!r}", field="--trust-remote-code")
 

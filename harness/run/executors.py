@@ -107,7 +107,7 @@ class ExecutorOptions:
         if self.executor not in EXECUTORS:
             raise XRobustError(f"{self.executor!r} is not one of {', '.join(EXECUTORS)}", field="--executor")
         if self.workers is not None and self.workers < 1:
-            raise XRobustError(f"must be a positive integer, got {self.workers}", field="--workers")
+            raise XRobustError(f"must be at least 1, got {self.workers}", field="--workers")
         if self.gpus_per_worker is not None and self.gpus_per_worker < 0:
             raise XRobustError(f"must be 0 or more, got {self.gpus_per_worker}", field="--gpus-per-worker")
         if self.cpus_per_worker <= 0:

@@ -39,10 +39,10 @@ def load_run(run_dir: Path) -> Submission:
     A directory without predictions may still carry a results.json (its metadata is used)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
-        raise XRobustError("run directory not found", file=run_dir)
+        raise XRobustError("run directory not found", file=run_dir, field="RUN_DIR")
     units = store.complete_units()
     if not units and not store.results_file.exists():
-        raise XRobustError("no predictions and no results.json: not a run directory", file=run_dir)
+        raise XRobustError("no predictions and no results.json: not a run directory", file=run_dir, field="RUN_DIR")
     run = store.read_run() or (read_json(store.results_file, what="results") if not units else {})
     meta = run.get("submission", {})
     change = {f"{u.task}/{u.lang}/{u.condition}": m["change"] for u, m in units if "change" in m}

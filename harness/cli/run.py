@@ -33,6 +33,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise XRobustError("not a directory", file=args.data_dir, field="--data-dir")
     name = args.name or Path(args.model.rstrip("/")).name
+    if args.split is not None:
+        safe_name(args.split, field="--split", what="split")  # it names prediction files
     if not args.out:  # the name becomes runs/<name>: one safe path component, never a way out of runs/
         safe_name(name, field="--name" if args.name else "--model", what="run name")
     out = Path(args.out) if args.out else Path("runs") / name

@@ -13,17 +13,32 @@ the task's head (even a fresh one, e.g. the bare encoder) gives the throughput.
     python benchmarks/attack.py --model E5 --tasks tydiqa:train,xcopa,tatoeba_e5 --limit 8   # every new type
     python benchmarks/attack.py --model E5 --models tydiqa=QA_CKPT,xcopa=COPA_CKPT --tasks tydiqa:train,xcopa
 
-A task is ``NAME[:SPLIT]`` (TyDiQA-GoldP has labelled target-language rows only in ``train`` offline, MLQA in
-``validation``); without ``--langs`` each task runs its default languages (:data:`LANGS`).
+A task is ``NAME[:SPLIT]`` or ``TASK.yaml[:SPLIT]`` (a task file, e.g. one including a built-in task with other
+``qa`` windows); TyDiQA-GoldP has labelled target-language rows only in ``train`` offline, MLQA in
+``validation``. Without ``--langs`` each task runs its default languages (:data:`LANGS`). ``--max-words N``
+keeps the first ``--limit`` rows whose attacked fields have at most N words (short QA contexts);
+``--max-queries`` overrides the condition's query cap.
+
+Reproducing the recorded numbers (e5 checkpoints fine-tuned by tests/harness/attack/test_attack_e5*.py, cached
+in ~/.cache/xrobust; QA.yaml includes tasks/tydiqa.yaml with ``qa: {max_length: 128, stride: 32,
+max_query_length: 32}``):
+
+    python benchmarks/attack.py --model E5_UDPOS --tasks udpos --langs de,tr --limit 8 --device cpu
+    python benchmarks/attack.py --model E5_QA --tasks QA.yaml:train --langs sw --limit 8 --max-words 60 --device cpu
+    python benchmarks/attack.py --model E5_COPA --tasks xcopa --langs it,tr --limit 8 --device cpu
+    python benchmarks/attack.py --model ~/.cache/xrobust/offline-e5 --tasks tatoeba_e5 --langs de,fi --limit 8 \
+        --device cpu
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +79,20 @@ def bench_language(predictor: Any, condition: Any, lang: str, examples: list[dic
             "mean_edited_words": round(sum(len(o.edits) for o in attacked) / max(len(attacked), 1), 2)}
 
 
+def rows_of(spec: Any, lang: str, split: str | None, args: argparse.Namespace) -> list[dict]:
+    """The first ``--limit`` rows of one language (with ``--max-words``: of those short enough)."""
+    if args.max_words is None:
+        return load_examples(spec, lang, split, data_dir=args.data_dir, limit=args.limit)
+    rows = load_examples(spec, lang, split, data_dir=args.data_dir)
+    return [r for r in rows if words(r, spec.perturb_fields) <= args.max_words][:args.limit]
+
+
+def words(example: dict, fields: Sequence[str]) -> int:
+    """Whitespace words of ``example``'s ``fields`` (strings, or lists of strings)."""
+    values = [example.get(name) for name in fields]
+    return sum(len(v.split()) if isinstance(v, str) else sum(len(str(x).split()) for x in v or ()) for v in values)
+
+
 def total(rows: list[dict], label: str) -> dict:
     n, seconds = sum(r["n"] for r in rows), sum(r["seconds"] for r in rows)
     calls = sum(r["model_calls_per_example"] * r["n"] for r in rows)
@@ -81,6 +110,8 @@ def main() -> None:
     parser.add_argument("--task", help=argparse.SUPPRESS)  # the former single-task flag
     parser.add_argument("--langs", help="languages for every task (default: per task, see LANGS)")
     parser.add_argument("--limit", type=int, default=32, help="examples per language")
+    parser.add_argument("--max-words", type=int, help="only rows whose attacked fields have at most this many words")
+    parser.add_argument("--max-queries", type=int, help="override the condition's query cap (texts per example)")
     parser.add_argument("--suite", default="adversarial")
     parser.add_argument("--condition", default="greedy")
     parser.add_argument("--data-dir", default=str(DATA))
@@ -95,6 +126,9 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     condition = load_suite(args.suite, resources_dir=args.data_dir).condition(args.condition)
+    if args.max_queries is not None and condition.attack is not None:
+        condition = dataclasses.replace(condition, attack=dataclasses.replace(condition.attack,
+                                                                              max_queries=args.max_queries))
     models = dict(item.split("=", 1) for item in args.models.split(",") if item)
     options = RuntimeOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size, progress=False)
     rows, totals, device = [], [], "cpu"
@@ -103,11 +137,12 @@ def main() -> None:
         spec = resolve_task(name)
         if condition.attack is None or not condition.applies_to(spec.type):
             raise SystemExit(f"{args.suite}.{args.condition} is not an attack for {spec.type}")
-        predictor = get_predictor(spec, ModelCache(models.get(name, args.model), options), options)
+        model = models.get(name, models.get(spec.name, args.model))
+        predictor = get_predictor(spec, ModelCache(model, options), options)
         device = predictor.models.get(spec.type).device
         task_rows = []
-        for lang in [x for x in (args.langs or LANGS.get(name, spec.source_language)).split(",") if x]:
-            examples = load_examples(spec, lang, split or None, data_dir=args.data_dir, limit=args.limit)
+        for lang in [x for x in (args.langs or LANGS.get(spec.name, spec.source_language)).split(",") if x]:
+            examples = rows_of(spec, lang, split or None, args)
             task_rows.append(bench_language(predictor, condition, lang, examples, args.batch_size))
             print(json.dumps(task_rows[-1]))
         totals.append(total(task_rows, name))

@@ -60,7 +60,7 @@ from harness.stats.cells import (
 )
 from harness.stats.digest import DigestCache
 from harness.stats.engine import bootstrap_values, set_threads
-from harness.stats.groupcache import GroupCache
+from harness.stats.groupcache import GroupCache, rows_key
 from harness.stats.runs import Submission
 from harness.stats.systems import System
 
@@ -174,8 +174,11 @@ class Analysis:
         self._slice_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
         jobs_ = self._plan()
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
-        results = GroupCache(cache_dir / "cells") if cache_dir else None
-        self._run(jobs_, max(1, jobs), digests, results, examples_per_section, progress)
+        self._results = GroupCache(cache_dir / "cells") if cache_dir else None
+        self._inputs: dict[str, list[str | None]] = defaultdict(list)  # task → its jobs' input fingerprints
+        for job in jobs_:
+            self._inputs[job.task].append(job.fingerprint())
+        self._run(jobs_, max(1, jobs), digests, self._results, examples_per_section, progress)
 
     # ----- construction -------------------------------------------------------------------------------
     def _plan(self) -> list[GroupJob]:
@@ -235,16 +238,29 @@ class Analysis:
             if current is not None:
                 pending.append((current, self._buckets_of(current, pooled, pool)))
             for task, handle in pending:
-                self.bucket_rows[task] = handle.get() if pool is not None else handle  # type: ignore[attr-defined]
+                self.bucket_rows[task] = handle.get()  # type: ignore[attr-defined]
         finally:
             if pool is not None:
                 pool.terminate()
 
     def _buckets_of(self, task: str, pooled: dict, pool: multiprocessing.pool.Pool | None) -> object:
-        """The bucket scores of ``task`` (serial), or the pool's handle on them."""
+        """The bucket scores of ``task`` (serial), or the pool's handle on them; cached beside the jobs' results
+        under the task's jobs' inputs and the settings."""
         args = (self.buckets, self.task_conditions(task), self.names, self.ranked.get(task, ""), pooled, self.seed,
                 self.alpha)
-        return pool.apply_async(bucket_scores, args) if pool is not None else bucket_scores(*args)
+        key = None
+        if self._results is not None and all(f is not None for f in self._inputs.get(task, [None])):
+            key = rows_key("buckets", task, self._inputs[task], self.est.key(), args[3], args[1],
+                           [(b.name, b.attribute, list(b.edges)) for b in self.buckets])
+            cached = self._results.rows(key)
+            if cached is not None:
+                return _Ready(cached)
+        if pool is not None:
+            return _Saving(pool.apply_async(bucket_scores, args), self._results, key)
+        rows = bucket_scores(*args)
+        if key is not None and self._results is not None:
+            self._results.save_rows(key, rows)
+        return _Ready(rows)
 
     def _absorb(self, out: GroupResult, pooled: dict) -> None:
         task = out.key[0]
@@ -406,6 +422,29 @@ class Analysis:
             row["p_adjusted"] = float(p)
             row["significant"] = bool(p < self.alpha)
             row["correction"] = self.correction
+
+
+class _Ready:
+    """Rows already at hand, with the interface of a pool's result."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+
+    def get(self) -> list[dict]:
+        return self.rows
+
+
+class _Saving:
+    """A pool's pending rows, cached when they arrive."""
+
+    def __init__(self, handle: multiprocessing.pool.AsyncResult, cache: GroupCache | None, key: str | None) -> None:
+        self.handle, self.cache, self.key = handle, cache, key
+
+    def get(self) -> list[dict]:
+        rows = self.handle.get()
+        if self.cache is not None and self.key is not None:
+            self.cache.save_rows(self.key, rows)
+        return rows
 
 
 def bucket_scores(buckets: list[Bucket], conditions: list[str], names: list[str], metric_name: str, pooled: dict,

@@ -91,8 +91,12 @@ def digest_records(records: list[dict], metrics: Sequence[str], attributes: Sequ
         if metric.per_example not in computed:
             computed[metric.per_example] = metric.stats(records)
         stats[name] = computed[metric.per_example]
-    attrs = {a: np.fromiter((_number((r.get("attrs") or {}).get(a)) for r in records), dtype=np.float64,
-                            count=len(records)) for a in attributes}
+    columns: dict[str, list[float]] = {a: [] for a in attributes}
+    for r in records:  # one pass over the records for every attribute
+        own = r.get("attrs") or {}
+        for a, values in columns.items():
+            values.append(_number(own.get(a)) if isinstance(own, dict) else np.nan)
+    attrs = {a: np.asarray(values, dtype=np.float64) for a, values in columns.items()}
     pred = np.fromiter((pred_key(r.get("pred")) for r in records), dtype=np.int64, count=len(records))
     digest = UnitDigest([str(r["id"]) for r in records], stats, pred, attrs)
     if path is not None and offsets is not None:

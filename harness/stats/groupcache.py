@@ -65,6 +65,26 @@ class GroupCache:
         os.replace(self.root / f".{key}.{tag}.json", self.root / f"{key}.json")  # the JSON last: it marks done
 
 
+    def rows(self, key: str) -> list[dict] | None:
+        """Rows cached under ``key`` (e.g. a task's bucket scores), or None."""
+        try:
+            rows = json.loads((self.root / f"rows-{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return rows if isinstance(rows, list) else None
+
+    def save_rows(self, key: str, rows: list[dict]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".rows-{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.root / f"rows-{key}.json")
+
+
+def rows_key(*parts: object) -> str:
+    """A cache key for rows computed from ``parts`` (JSON-able)."""
+    return hashlib.sha256(json.dumps([VERSION, *parts], default=repr).encode()).hexdigest()[:32]
+
+
 def _put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
     name = f"a{len(arrays)}"
     arrays[name] = np.asarray(value)

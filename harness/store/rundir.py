@@ -19,6 +19,7 @@ taken. Every name in a unit becomes a path component and is checked as one (:mod
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -295,6 +296,17 @@ def _damaged(path: Path) -> XRobustError:
                         "move it away to recompute", file=path, field="sha256")
 
 
+def _record(line: bytes, path: Path, lineno: int) -> object:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and json reads (NaN, integers beyond 64 bits), or json's message
+            return json.loads(line.decode("utf-8"))
+        except json.JSONDecodeError as err:
+            raise XRobustError(f"corrupt predictions: not valid JSON ({err.msg})", file=path, line=lineno,
+                               field="record") from None
+
+
 def parse_records(data: bytes, path: Path, meta: dict) -> tuple[list[dict], list[int]]:
     """The records of a verified predictions file, one JSON object per line (lines end at newline characters
     only), and the byte offset where each starts; their number must be the ``n`` of ``meta``."""
@@ -302,25 +314,17 @@ def parse_records(data: bytes, path: Path, meta: dict) -> tuple[list[dict], list
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise _damaged(path) from None
-    records, offsets, start = [], [], 0
-    lineno = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        lineno += 1
-        try:
-            record = orjson.loads(data[start:end])
-        except orjson.JSONDecodeError:
-            try:  # what orjson refuses and json reads (NaN, integers beyond 64 bits), or json's message
-                record = json.loads(data[start:end].decode("utf-8"))
-            except json.JSONDecodeError as err:
-                raise XRobustError(f"corrupt predictions: not valid JSON ({err.msg})", file=path, line=lineno,
-                                   field="record") from None
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    offsets = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0)) if lines else []
+    try:
+        records = [orjson.loads(line) for line in lines]
+    except orjson.JSONDecodeError:
+        records = [_record(line, path, lineno) for lineno, line in enumerate(lines, 1)]
+    for lineno, record in enumerate(records, 1):
         if not isinstance(record, dict):
             raise XRobustError("corrupt predictions: not a JSON object", file=path, line=lineno, field="record")
-        records.append(record)
-        offsets.append(start)
-        start = end + 1
     if meta.get("n") != len(records) or isinstance(meta.get("n"), bool):
         raise XRobustError(f"{len(records)} records but the unit metadata says n={meta.get('n')!r} (corrupt "
                            "cache); move it away to recompute", file=path, field="n")

@@ -40,6 +40,7 @@ COPA_RECIPE = ["--max-steps", "50", "--batch-size", "16", "--lr", "5e-5", "--max
 QA_LANGS = {"tydiqa": ("train", ["ko", "sw"]), "mlqa": ("validation", ["de", "ar"])}
 COPA_LANGS = ["et", "it", "tr", "id"]
 TATOEBA_LANGS = ["de", "fi", "tr", "ru"]
+TATOEBA_LIMIT = 32
 
 
 def variant(out: Path, task: str, extra: str) -> Path:
@@ -193,13 +194,13 @@ def test_xcopa_greedy_attack_beats_random_edits(tmp_path: Path, shared_data: Pat
 def test_tatoeba_greedy_attack_beats_random_edits(tmp_path: Path, shared_data: Path, offline_e5: Path,
                                                   suite: Path) -> None:
     out = tmp_path / "run"
-    results = run(shared_data, shared_data, "tatoeba_e5", offline_e5, TATOEBA_LANGS, out, suite, limit=48)
+    results = run(shared_data, shared_data, "tatoeba_e5", offline_e5, TATOEBA_LANGS, out, suite, limit=TATOEBA_LIMIT)
     at_least_three(evidence(results, "tatoeba_e5", TATOEBA_LANGS, "accuracy"))
     for lang in TATOEBA_LANGS:
         for record in check_records(out, "tatoeba_e5", lang, "test", ["source"]):
             assert set(record["input"]) == {"source"}  # the query only; targets are never edited
     again = run(shared_data, shared_data, "tatoeba_e5", offline_e5, TATOEBA_LANGS[:1], tmp_path / "again", suite,
-                limit=48)
+                limit=TATOEBA_LIMIT)
     assert again["units"]
     first = read(out / f"predictions/tatoeba_e5/{TATOEBA_LANGS[0]}.test.cmp.greedy.jsonl")
     second = read(tmp_path / f"again/predictions/tatoeba_e5/{TATOEBA_LANGS[0]}.test.cmp.greedy.jsonl")

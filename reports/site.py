@@ -70,7 +70,11 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
     table = load_languages()
     lang_groups = {name: table.select(name) for name in slices if name in table.slices}
     buckets = load_buckets()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file in the way, no permission
+        raise XRobustError(f"cannot create the site folder ({err.strerror or type(err).__name__})", file=out,
+                           field="--out") from None
     analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
                         resampling=resampling, with_aso=aso, jobs=jobs,
                         cache_dir=cache_dir if cache_dir is not None else out / ".cache", verify=verify,

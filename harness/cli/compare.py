@@ -119,7 +119,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for unit in incomplete:
         print(f"not compared, some seeds lack it: {unit}")
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        try:
+            atomic_write_text(Path(args.json), json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        except OSError as err:  # a file in the way, no permission
+            raise XRobustError(f"cannot write the comparison ({err.strerror or type(err).__name__})",
+                               file=args.json, field="--json") from None
         print(f"json: {args.json}")
     return 0
 

@@ -33,10 +33,13 @@ def test_report_and_compare_outputs_under_a_file(tmp_path: Path, capsys: pytest.
     run_a, run_b = real_run(tmp_path, "A"), real_run(tmp_path, "B", shift=1)
     blocker = tmp_path / "afile"
     blocker.write_text("not a folder\n")
-    for argv in (["report", str(run_a), str(run_b), "--out", str(blocker), "--resamples", "50"],
-                 ["report", str(run_a), str(run_b), "--out", str(blocker / "site"), "--resamples", "50"],
-                 ["compare", str(run_a), str(run_b), "--resamples", "50", "--json", str(blocker / "x.json")]):
+    for argv, option in ((["report", str(run_a), str(run_b), "--out", str(blocker), "--resamples", "50"], "--out"),
+                         (["report", str(run_a), str(run_b), "--out", str(blocker / "site"), "--resamples", "50"],
+                          "--out"),
+                         (["compare", str(run_a), str(run_b), "--resamples", "50", "--json",
+                           str(blocker / "x.json")], "--json")):
         capsys.readouterr()
         assert main(argv) == 2, argv
-        _one_line(capsys, f"xrobust: error: {blocker}")
+        err = capsys.readouterr().err
+        assert err.startswith(f"xrobust: error: {blocker}") and f"field '{option}'" in err and err.count("\n") == 1
     assert blocker.read_text() == "not a folder\n"

@@ -14,13 +14,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise XRobustError(f"must be at least 0, got {args.jobs}", field="--jobs")
     bar = None if args.no_progress else _Bar()
-    index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title, baseline=args.baseline,
-                       alpha=args.alpha, correction=args.correction, n_resamples=args.resamples,
-                       examples_per_section=args.examples, resampling=args.resampling, aso=args.aso,
-                       jobs=args.jobs or default_jobs(), cache_dir=Path(args.cache) if args.cache else None,
-                       verify=args.verify, progress=bar)
-    if bar is not None:
-        bar.close()
+    try:
+        index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title, baseline=args.baseline,
+                           alpha=args.alpha, correction=args.correction, n_resamples=args.resamples,
+                           examples_per_section=args.examples, resampling=args.resampling, aso=args.aso,
+                           jobs=args.jobs or default_jobs(), cache_dir=Path(args.cache) if args.cache else None,
+                           verify=args.verify, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     print(f"report: {index}")
     return 0
 
@@ -35,7 +37,8 @@ class _Bar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="cell group", desc="report", leave=False)
+            self.bar = tqdm(total=total, unit="cell group", desc="report", leave=False,
+                            disable=None)  # None: no bar when stderr is not a terminal (logs, pipes)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

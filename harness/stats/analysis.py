@@ -250,7 +250,8 @@ class Analysis:
                 self.alpha)
         key = None
         if self._results is not None and all(f is not None for f in self._inputs.get(task, [None])):
-            key = rows_key("buckets", task, self._inputs[task], self.est.key(), args[3], args[1],
+            present = {name for cond in pooled.values() for name in cond}
+            key = rows_key("buckets", task, self._inputs[task], self.est.key(present), args[3], args[1],
                            [(b.name, b.attribute, list(b.edges)) for b in self.buckets])
             cached = self._results.rows(key)
             if cached is not None:

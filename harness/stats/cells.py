@@ -55,9 +55,12 @@ class Estimator:
         return {name: seed_weights(r, self.n_resamples, np.random.default_rng(stable_seed(self.seed, "seeds", name)),
                                    two_level=self.resampling == "seeds") for name, r in self.n_seeds.items()}
 
-    def key(self) -> list:
-        return [list(self.names), sorted(self.n_seeds.items()), self.baseline, self.alpha, self.n_resamples,
-                self.seed, self.resampling]
+    def key(self, present: Sequence[str] | None = None) -> list:
+        """What numbers computed for the systems ``present`` (default: all) depend on: their order and seed
+        counts, whether the baseline is among them, and the resampling settings (not the other systems)."""
+        names = [n for n in self.names if present is None or n in present]
+        return [names, [self.n_seeds[n] for n in names], self.baseline if self.baseline in names else None,
+                self.alpha, self.n_resamples, self.seed, self.resampling]
 
     def seed_aware(self, *names: str) -> bool:
         """Whether comparisons among ``names`` use the seed-aware test."""
@@ -148,6 +151,10 @@ class GroupJob:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.task, self.lang, self.split)
+
+    @property
+    def systems(self) -> set[str]:
+        return {name for per_sys in self.units.values() for name in per_sys}
 
     def fingerprint(self) -> str | None:
         """What the group's numbers depend on in its inputs: every unit's predictions sha256 (None when a unit

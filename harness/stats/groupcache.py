@@ -35,7 +35,7 @@ class GroupCache:
         inputs = job.fingerprint()
         if inputs is None:
             return None
-        body = json.dumps([VERSION, inputs, est.key(), ranked, list(attributes), per_page])
+        body = json.dumps([VERSION, inputs, est.key(job.systems), ranked, list(attributes), per_page])
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
     def load(self, job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int

@@ -95,3 +95,19 @@ def test_large_task_pages_are_split_per_condition(runs: list[Path], tmp_path: Pa
     assert "Does the gain survive typos.keyboard?" in other and "inflection.swap</td>" not in other
     assert "typos.keyboard</td>" in other and "clean</td>" not in other
     assert "Per task and condition on the task pages" in (site / "pairwise.html").read_text(encoding="utf-8")
+
+
+def test_a_submission_of_one_task_recomputes_only_that_tasks_jobs(runs: list[Path], tmp_path: Path) -> None:
+    """Cached job results depend on the systems in the job, not on the others: a new submission of XNLI only
+    adds XNLI's jobs to the cache, and the report from the cache equals one computed afresh."""
+    extra = tmp_path / "xnli-only"
+    write_submission(extra, 1, 3, [t for t in TASKS if t.name == "xnli"], ["de", "sw"],
+                     ["clean", "typos.keyboard", "inflection.swap"], 40, seed=7, system="xnli-only")
+    cache = tmp_path / "cache"
+    build_site(runs, tmp_path / "before", n_resamples=50, cache_dir=cache)
+    jobs_before = {p.name for p in (cache / "cells").glob("*.json") if not p.name.startswith("rows-")}
+    build_site([*runs, extra], tmp_path / "after", n_resamples=50, cache_dir=cache)
+    jobs_after = {p.name for p in (cache / "cells").glob("*.json") if not p.name.startswith("rows-")}
+    assert len(jobs_after - jobs_before) == 2  # xnli de and sw; the other 10 jobs came from the cache
+    build_site([*runs, extra], tmp_path / "fresh", n_resamples=50, cache_dir=tmp_path / "empty-cache")
+    assert exports(tmp_path / "after") == exports(tmp_path / "fresh")

@@ -212,7 +212,7 @@ class _Cell:
     def seed_stats(self, name: str, ids: Sequence[str] | None = None) -> list[np.ndarray]:
         if ids is None:
             return [d.stats[self.metric.name][r] for d, r in zip(self.digests[name], self.rows[name], strict=True)]
-        return [d.stats[self.metric.name][[_positions(d)[i] for i in ids]] for d in self.digests[name]]
+        return [d.stats[self.metric.name][[d.positions[i] for i in ids]] for d in self.digests[name]]
 
     def stats(self, name: str, ids: Sequence[str] | None = None) -> np.ndarray:
         """The system's stats (one seed) or the mean over its seeds."""
@@ -220,23 +220,9 @@ class _Cell:
         return s[0] if len(s) == 1 else np.mean([np.asarray(x, dtype=np.float64) for x in s], axis=0)
 
 
-_POSITIONS: dict[int, dict[str, int]] = {}
-
-
-def _positions(d: UnitDigest) -> dict[str, int]:
-    """id → position of its (last) record, in order of first appearance, as ``{r["id"]: r}`` keeps them."""
-    key = id(d)
-    if key not in _POSITIONS:
-        pos: dict[str, int] = {}
-        for i, ident in enumerate(d.ids):
-            pos[ident] = i
-        _POSITIONS[key] = pos
-    return _POSITIONS[key]
-
-
 def _aligned(key: tuple, digests: dict[str, list[UnitDigest]], metric: Metric) -> _Cell | None:
     names = list(digests)
-    maps = {name: [_positions(d) for d in seeds] for name, seeds in digests.items()}
+    maps = {name: [d.positions for d in seeds] for name, seeds in digests.items()}
     common = set.intersection(*(set(m) for ms in maps.values() for m in ms))
     first = maps[names[0]][0]
     ids = [i for i in first if i in common]
@@ -278,7 +264,6 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
             out.gains += _gains(clean, cell, est)
         out.examples += _examples(cell, clean, cells, per_page)
         out.pooled[cell.key[3]] = _pooled(cell, attributes)
-    _POSITIONS.clear()
     return out
 
 
@@ -389,14 +374,14 @@ def _examples(cell: _Cell, clean: _Cell | None, cells: dict[tuple, _Cell], per_p
     clean_first = {n: clean.digests[n][0] for n in cell.names if clean is not None and n in clean.digests}
     chosen = []
     for ex_id in cell.ids:
-        rows = {n: _positions(first[n])[ex_id] for n in cell.names}
+        rows = {n: first[n].positions[ex_id] for n in cell.names}
         if cond == "clean":
             interesting = len({int(first[n].pred[rows[n]]) for n in cell.names}) > 1
         else:
             interesting = False
             for n in cell.names:
-                if n in clean_first and ex_id in _positions(clean_first[n]):
-                    before = clean_first[n].pred[_positions(clean_first[n])[ex_id]]
+                if n in clean_first and ex_id in clean_first[n].positions:
+                    before = clean_first[n].pred[clean_first[n].positions[ex_id]]
                     if before != first[n].pred[rows[n]]:
                         interesting = True
                         break
@@ -407,8 +392,8 @@ def _examples(cell: _Cell, clean: _Cell | None, cells: dict[tuple, _Cell], per_p
     if not chosen:
         return []
     examples = []
-    fetched = {n: first[n].fetch([_positions(first[n])[i] for i in chosen]) for n in cell.names}
-    fetched_clean = {n: d.fetch([_positions(d)[i] for i in chosen if i in _positions(d)])
+    fetched = {n: first[n].fetch([first[n].positions[i] for i in chosen]) for n in cell.names}
+    fetched_clean = {n: d.fetch([d.positions[i] for i in chosen if i in d.positions])
                      for n, d in clean_first.items()}
     clean_by_id = {n: {r["id"]: r for r in recs} for n, recs in fetched_clean.items()}
     for k, ex_id in enumerate(chosen):
@@ -428,7 +413,7 @@ def _pooled(cell: _Cell, attributes: Sequence[str]) -> dict[str, list[tuple[np.n
     for name in cell.names:
         seeds = []
         for d in cell.digests[name]:
-            rows = np.fromiter(_positions(d).values(), dtype=np.intp)
+            rows = np.fromiter(d.positions.values(), dtype=np.intp)
             seeds.append((d.stats[cell.metric.name][rows], {a: d.attrs[a][rows] for a in attributes}))
         out[name] = seeds
     return out

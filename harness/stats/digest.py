@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,15 @@ class UnitDigest:
     @property
     def n(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """id → position of its (last) record, keys in order of first appearance, as ``{r["id"]: r}`` keeps
+        them."""
+        pos: dict[str, int] = {}
+        for i, ident in enumerate(self.ids):
+            pos[ident] = i
+        return pos
 
     def fetch(self, rows: Sequence[int]) -> list[dict]:
         """The full records at ``rows`` (positions in file order)."""

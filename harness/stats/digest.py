@@ -188,20 +188,17 @@ class DigestCache:
     def load(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
              attributes: Sequence[str]) -> UnitDigest:
         """The digest of a complete unit of ``store``, its predictions verified (sha256, ``n``) unless a stamp
-        says this file was, and computed from the records when not cached."""
+        says this file was, and computed from the records when not cached (a cached digest is reused once the
+        file is verified: rehashing is cheaper than parsing)."""
         path = store.predictions_path(unit)
         sha = str(meta.get("sha256"))
         if self.root is not None:
             target = self.root / "units" / f"{self._key(sha, metrics, attributes)}.arrow"
-            if target.is_file() and self._stamped(path, sha):
-                try:
-                    with pa.memory_map(str(target)) as source:
-                        table = ipc.open_file(source).read_all()
-                    digest = _from_table(table, metrics, attributes, path)
-                    if digest.n == meta.get("n"):
-                        return digest
-                except (OSError, pa.ArrowException, KeyError, ValueError):
-                    pass  # a damaged cache entry is recomputed
+            if target.is_file():
+                self.check(store, unit, meta)
+                cached = self._read(target, metrics, attributes, path, meta)
+                if cached is not None:
+                    return cached
         data = store.verified_bytes(unit, meta)
         records, offsets = parse_records(data, path, meta)
         digest = digest_records(records, metrics, attributes, path=path, offsets=offsets)
@@ -210,6 +207,18 @@ class DigestCache:
             self._write(target, digest)
             self._stamp(path, sha)
         return digest
+
+    @staticmethod
+    def _read(target: Path, metrics: Sequence[str], attributes: Sequence[str], path: Path, meta: dict
+              ) -> UnitDigest | None:
+        """A cached digest, or None when the entry is damaged or does not fit the meta (it is recomputed)."""
+        try:
+            with pa.memory_map(str(target)) as source:
+                table = ipc.open_file(source).read_all()
+            digest = _from_table(table, metrics, attributes, path)
+        except (OSError, pa.ArrowException, KeyError, ValueError):
+            return None
+        return digest if digest.n == meta.get("n") else None
 
     def _write(self, target: Path, digest: UnitDigest) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -106,8 +106,8 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
                    gains=[])
             continue
         split_any = True  # one page per condition: a full XTREME-R task page would hold ~100,000 table cells
-        pages = [(c, f"task-{task}--{c}.html") for c in conds]
-        for cond, href in [(conds[0], f"task-{task}.html"), *pages[1:]]:
+        pages = [(c, f"task-{task}.html" if k == 0 else f"task-{task}--{c}.html") for k, c in enumerate(conds)]
+        for cond, href in pages:
             render("task.html.j2", href, names=analysis.names, **_only(context, cond), pages=pages, condition=cond,
                    gains=[g for g in gains[task] if g["condition"] == cond])
     pairwise = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]

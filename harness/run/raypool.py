@@ -3,18 +3,23 @@ of the cluster), the driver committing what they return.
 
 - **Workers.** Each actor holds ``cpus_per_worker`` CPUs and ``gpus_per_worker`` GPUs (fractions share a GPU);
   Ray gives it its own ``CUDA_VISIBLE_DEVICES``, so the model it loads lives on one device. An actor rebuilds a
-  job's work (:meth:`Work.build`: the runner, its plan, the model) once and keeps it for the job's units, which
-  it gets one at a time: the next unit goes to whichever actor is free first (one that already holds the
-  job's model if there is one).
+  job's work (:meth:`Work.build`: the runner, its plan, the model) once and keeps it for the job's units.
+- **Pipelined.** Each actor has up to ``DEPTH`` units in flight: Ray runs an actor's calls one after another in
+  the order they were sent, so the actor starts its next unit while the driver commits the one before (writes
+  and hashes its files) instead of waiting for it. Every ready actor gets its first unit before any gets a
+  second (actors that already hold the job's model first); the last units of a job (fewer left than ready
+  actors) are not queued behind others but go to whichever actor is free first. A unit queued behind another is
+  reported started when the one before it comes back (that is when the actor starts it).
 - **One writer.** Actors return a unit's records and meta; only the driver writes the run directory (the
   store's atomic meta-last protocol), so workers need read access to the model, data and resources only,
   at the same paths (relative paths are resolved from the driver's working directory, which each actor enters).
-- **Faults.** A worker process that dies (``kill -9``, OOM, a lost node) fails its unit with a Ray actor
-  error: the actor is replaced and the unit goes back to the front of the queue, to another worker where one
-  is free, up to ``MAX_ATTEMPTS`` times. A unit that raises (bad data, mismatched labels) is not retried:
-  the other units are still computed and committed, then the first error is raised (the CLI prints it as one
-  line, exit code 2). A killed driver takes its actors with it; rerunning the same command resumes from the
-  committed units.
+- **Faults.** A worker process that dies (``kill -9``, OOM, a lost node) fails every call in flight on it with
+  a Ray actor error: the actor is replaced once, and its units go back to the front of the queue in their
+  order, to another worker where one is free. The unit it was running counts an attempt (up to
+  ``MAX_ATTEMPTS``); the units queued behind it never started and do not. A unit that raises (bad data,
+  mismatched labels) is not retried: the other units are still computed and committed, then the first error
+  is raised (the CLI prints it as one line, exit code 2). A killed driver takes its actors with it; rerunning
+  the same command resumes from the committed units.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from harness.run.progress import Events, WorkerInfo
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3  # per unit: first try plus retries after its worker died
+MAX_ATTEMPTS = 3  # per unit: first try plus retries after its worker died while running it
+DEPTH = 2  # calls in flight per actor: the one it computes and the next, sent while the driver commits
 MAX_START_FAILURES = 5  # per slot: actors that died before answering their first call
 KEEP_WORKS = 2  # jobs an actor keeps built (each with its loaded model)
 WARM_IMPORTS = ("torch", "transformers", "harness.run.runner")  # what a starting worker imports first
@@ -124,9 +130,10 @@ def worker_settings(model: str, options: Any, revision: str | None, task_type: s
 class _Slot:
     index: int
     actor: Any = None
+    generation: int = 0  # actors started in this slot: which one a call in flight went to
     ready: Any = None  # the pending first call (hello) of a starting actor
     info: WorkerInfo | None = None
-    item: Any = None  # the unit in flight
+    flights: list[_Flight] = field(default_factory=list)  # calls in flight on the current actor, oldest first
     work: str | None = None  # the work key it last computed
     start_failures: int = 0
 
@@ -137,6 +144,18 @@ class _Queued:
     item: Any
     attempts: int = 0
     failed_on: set[int] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class _Flight:
+    """A unit sent to an actor: the slot and actor generation it went to; announced once reported started."""
+
+    ref: Any
+    entry: _Queued
+    slot: _Slot
+    generation: int
+    info: WorkerInfo | None
+    announced: bool = False
 
 
 class ActorPool:
@@ -155,9 +174,10 @@ class ActorPool:
         slot.actor = self._remote.options(num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0,
                                           max_task_retries=0).remote(os.getcwd(), threads, self.gpus,
                                                                              self.warm)
+        slot.generation += 1
         slot.ready = slot.actor.hello.remote()
         slot.info = None
-        slot.item = None
+        slot.flights = []  # a replaced actor's calls still in flight keep their (old) generation
 
     def _replace(self, slot: _Slot) -> None:
         ray = import_ray()
@@ -222,53 +242,90 @@ class ActorPool:
         queue = deque(_Queued(job.unit_key(item), item) for item in items)
         spec = job.work()
         work, work_key = ray.put(spec), spec.key
-        inflight: dict[Any, _Slot] = {}
+        inflight: dict[Any, _Flight] = {}  # every call in flight, in the order it was sent
         errors: list[BaseException] = []
+
+        def announce(flight: _Flight) -> None:
+            if not flight.announced:
+                flight.announced = True
+                events.unit_started(job.name, flight.entry.key, flight.info)
+
+        def announce_next(slot: _Slot) -> None:
+            """Report the oldest call in flight on ``slot`` started (the actor runs it now)."""
+            if slot.flights:
+                announce(slot.flights[0])
+
         self.start()
         while queue or inflight:
             for slot in self.slots:
                 if slot.actor is None:
                     self._start(slot)
-            idle = sorted((s for s in self.slots if s.info is not None and s.item is None),
-                          key=lambda s: s.work != work_key)  # workers that hold this job first
-            for slot in idle:
-                if not queue:
-                    break
-                entry = _take(queue, slot.index, len(self.slots))
-                slot.item, slot.work = entry, work_key
-                inflight[slot.actor.compute.remote(work, entry.key)] = slot
-                events.unit_started(job.name, entry.key, slot.info)
+            ready = sorted((s for s in self.slots if s.info is not None),
+                           key=lambda s: s.work != work_key)  # workers that hold this job first
+            for place in range(DEPTH):  # every ready worker's first place before any worker's second
+                for slot in ready:
+                    if not queue or (place and len(queue) < len(ready)):
+                        break  # the last units go to whichever worker is free first, not behind another
+                    if len(slot.flights) > place:
+                        continue
+                    entry = _take(queue, slot.index, len(self.slots))
+                    ref = slot.actor.compute.remote(work, entry.key)
+                    inflight[ref] = flight = _Flight(ref, entry, slot, slot.generation, slot.info)
+                    slot.flights.append(flight)
+                    slot.work = work_key
+                    announce_next(slot)
             starting = {s.ready: s for s in self.slots if s.ready is not None}
             done, _ = ray.wait([*inflight, *starting], num_returns=1, timeout=5.0)
             for ref in done:
                 if ref in starting:
                     self._greet(starting[ref])
                     continue
-                slot = inflight.pop(ref)
-                entry, slot.item = slot.item, None
+                flight = inflight.pop(ref, None)
+                if flight is None:  # went back to the queue with the rest of its dead actor's calls
+                    continue
+                slot, entry = flight.slot, flight.entry
+                current = flight.generation == slot.generation  # else its actor was replaced already
+                if current:
+                    index = slot.flights.index(flight)
+                    del slot.flights[index]
                 try:
                     result = ray.get(ref)
                 except lost as err:
                     reason = _first_line(err)
-                    events.unit_retried(job.name, entry.key, slot.info, reason)
-                    log.warning("unit %s: %s died (%s); retrying", entry.key, slot.info, reason)
-                    entry.attempts += 1
-                    entry.failed_on.add(slot.index)
-                    if entry.attempts >= MAX_ATTEMPTS:
-                        errors.append(XRobustError(f"unit {entry.key}: its worker died {entry.attempts} times "
-                                                   f"(last: {reason}); see the Ray logs", field="--executor"))
-                    else:
-                        queue.appendleft(entry)
-                    self._replace(slot)
+                    behind: list[_Flight] = []
+                    if current:  # this actor died: replace it (once), with the calls queued behind this one
+                        behind = slot.flights[index:]
+                        for other in behind:
+                            inflight.pop(other.ref, None)
+                        log.info("%s died with %d call(s) in flight", flight.info, index + 1 + len(behind))
+                        self._replace(slot)  # calls sent before this one stay in flight, under the old generation
+                    # An attempt counts for the call the actor was running: the oldest in flight on it, which is the
+                    # one announced. Calls queued behind it never started: they go back without one (and without
+                    # an event: they were never reported started).
+                    requeue = [entry, *(other.entry for other in behind)]
+                    if flight.announced:
+                        events.unit_retried(job.name, entry.key, flight.info, reason)
+                        log.warning("unit %s: %s died (%s); retrying", entry.key, flight.info, reason)
+                        entry.attempts += 1
+                        entry.failed_on.add(slot.index)
+                        if entry.attempts >= MAX_ATTEMPTS:
+                            errors.append(XRobustError(f"unit {entry.key}: its worker died {entry.attempts} times "
+                                                       f"(last: {reason}); see the Ray logs", field="--executor"))
+                            requeue.remove(entry)
+                    queue.extendleft(reversed(requeue))  # front of the queue, in the order they were sent
                     continue
                 except ray.exceptions.RayTaskError as err:
                     cause = err.cause if isinstance(err.cause, BaseException) else err
-                    log.warning("unit %s failed on %s: %s", entry.key, slot.info, _first_line(cause))
+                    log.warning("unit %s failed on %s: %s", entry.key, flight.info, _first_line(cause))
                     errors.append(cause)
-                    events.unit_failed(job.name, entry.key, slot.info, _first_line(cause))
+                    announce(flight)
+                    events.unit_failed(job.name, entry.key, flight.info, _first_line(cause))
+                    announce_next(slot)
                     continue
+                announce(flight)  # (if it came back before the call sent ahead of it)
+                announce_next(slot)  # the actor computes its next unit while the driver commits this one
                 job.commit(entry.item, result)
-                events.unit_done(job.name, entry.key, slot.info)
+                events.unit_done(job.name, entry.key, flight.info)
         return errors
 
 

@@ -1,14 +1,17 @@
 """The executor seam on a local Ray instance (2 CPUs, no GPU), with a tiny random model on real XNLI and UD-POS
 rows in two languages, clean and under the typos suite: ``--executor ray --workers 2`` writes the same bytes as
-``--executor local``; a worker killed with SIGKILL in the middle of a unit is replaced and the unit retried;
-a unit that fails deterministically fails the run with one line after every other unit is committed."""
+``--executor local``; a worker killed with SIGKILL in the middle of a unit is replaced and the unit retried
+(also with the next unit already queued behind it on that worker: the actor is replaced once); a unit that fails
+deterministically fails the run with one line after every other unit is committed."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
@@ -19,7 +22,7 @@ from harness.errors import XRobustError
 from harness.models.loading import RuntimeOptions
 from harness.run.executors import ExecutorOptions, LocalExecutor
 from harness.run.progress import Events, LiveProgress, WorkerInfo
-from harness.run.raypool import RayExecutor
+from harness.run.raypool import DEPTH, ActorPool, RayExecutor
 from harness.run.runner import Runner, RunRequest
 from harness.spec.taskspec import resolve_task
 from perturbations import load_suite
@@ -86,19 +89,26 @@ def local_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, two_h
 
 
 class Recorder(Events):
-    """Keeps every event; optionally SIGKILLs the worker of the first unit it sees start."""
+    """Keeps every event; optionally SIGKILLs the worker of the first (or ``kill_at``-th) unit it sees start;
+    with ``pool``, notes how many calls are in flight on it each time a unit is committed."""
 
-    def __init__(self, kill_first: bool = False) -> None:
-        self.kill_first = kill_first
+    def __init__(self, kill_first: bool = False, kill_at: int | None = None, pool: ActorPool | None = None) -> None:
+        self.kill_at = 1 if kill_first else kill_at
+        self.pool = pool
         self.started: list[tuple[str, WorkerInfo | None]] = []
         self.retried: list[tuple[str, str]] = []
         self.killed: tuple[str, int] | None = None
+        self.in_flight_at_done: list[int] = []
 
     def unit_started(self, job: str, unit: str, worker: WorkerInfo | None = None) -> None:
         self.started.append((unit, worker))
-        if self.kill_first and self.killed is None and worker is not None:
+        if self.kill_at == len(self.started) and self.killed is None and worker is not None:
             self.killed = (unit, worker.pid)
-            os.kill(worker.pid, signal.SIGKILL)  # the worker is building the job / loading the model
+            os.kill(worker.pid, signal.SIGKILL)  # first: the worker is building the job / loading the model
+
+    def unit_done(self, job: str, unit: str, worker: WorkerInfo | None = None) -> None:
+        if self.pool is not None:
+            self.in_flight_at_done.append(sum(len(slot.flights) for slot in self.pool.slots))
 
     def unit_retried(self, job: str, unit: str, worker: WorkerInfo | None, reason: str) -> None:
         self.retried.append((unit, reason))
@@ -134,6 +144,44 @@ def test_sigkilled_worker_unit_is_retried_and_the_run_is_identical(ray_instance:
     assert [u for u, _ in events.retried] == [unit]  # the killed unit, and only it, went back to the queue
     later = [w for u, w in events.started if u == unit][1:]
     assert later and all(w is not None and w.pid != pid for w in later)  # retried in another process
+    assert_same_run(local_run, out)
+
+
+def test_killed_worker_with_a_unit_queued_behind_is_replaced_once(ray_instance: str, local_run: Path,
+                                                                  shared_data: Path, two_head_model: Path,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """One worker, ``DEPTH`` calls in flight: it is SIGKILLed in its second unit (on a warm actor) with the next
+    unit already sent behind it. Both calls fail with the actor error; the pool replaces the actor once, puts
+    both units back (only the running one counts a retry) and the run is still the local run, byte for byte."""
+    assert DEPTH == 2
+    replaced: list[int] = []
+    replace = ActorPool._replace
+
+    def counting_replace(pool: ActorPool, slot: Any) -> None:
+        replaced.append(slot.index)
+        replace(pool, slot)
+
+    monkeypatch.setattr(ActorPool, "_replace", counting_replace)
+    out = tmp_path / "ray-killed-queued"
+    executor = RayExecutor(ExecutorOptions("ray", workers=1))
+    events = Recorder(kill_at=2, pool=executor.pool())
+    try:
+        with caplog.at_level(logging.INFO, logger="harness.run.raypool"):
+            Runner(request(two_head_model, shared_data, out), executor, events).run()
+    finally:
+        executor.close()
+    assert events.killed is not None
+    _, pid = events.killed
+    assert [r.getMessage().split(" with ")[-1] for r in caplog.records if " died with " in r.getMessage()] == [
+        f"{DEPTH} call(s) in flight"]  # one death, with the next unit already sent to the actor
+    assert replaced == [0]  # one death, one new actor: the failed call queued behind killed nothing more
+    assert len(events.retried) == 1  # the unit the actor was running; the queued one went back silently
+    retried = events.retried[0][0]
+    starts = [w for u, w in events.started if u == retried]
+    assert len(starts) == 2 and starts[-1] is not None and starts[-1].pid != pid
+    assert len({u for u, _ in events.started}) == len(events.started) - 1  # every other unit started once
+    assert max(events.in_flight_at_done) == 1  # pipelined: the next unit was on the actor during each commit
     assert_same_run(local_run, out)
 
 

@@ -78,10 +78,10 @@ def fabricate(root: Path, n_subs: int, tasks: list[str], langs: list[str], conds
     return dirs
 
 
-def report(runs: list[Path], site: Path, cache: Path, resamples: int, jobs: int) -> tuple[float, float]:
+def report(runs: list[Path], site: Path, cache: Path, resamples: int, jobs: int, draws: str) -> tuple[float, float]:
     """Wall seconds and peak MB (process + largest worker) of one ``xrobust report``."""
     command = [sys.executable, "-c", PEAK, "report", *map(str, runs), "--out", str(site), "--cache", str(cache),
-               "--resamples", str(resamples), "--jobs", str(jobs), "--no-progress"]
+               "--resamples", str(resamples), "--jobs", str(jobs), "--no-progress", "--draws", draws]
     t0 = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=0, help="report processes (0: one per core)")
     parser.add_argument("--scales", default="0.25,0.5,1", help="fractions of the languages to time")
+    parser.add_argument("--draws", default="shared", choices=["per-test", "shared"], help="the report's --draws")
     parser.add_argument("--keep", help="directory for the fabricated run dirs, reused when already there")
     parser.add_argument("--json", help="write the numbers here")
     args = parser.parse_args()
@@ -131,18 +132,18 @@ def main() -> None:
             langs = list(LANGUAGES[: max(1, round(args.langs * scale))])
             runs = fabricate(base / f"runs-{len(langs)}", args.subs + 1, tasks, langs, conds, args.examples, jobs)
             site, cache = Path(tmp) / f"site-{len(langs)}", Path(tmp) / f"cache-{len(langs)}"
-            cold, cold_mb = report(runs[:-1], site, cache, args.resamples, jobs)
-            warm, warm_mb = report(runs, site, cache, args.resamples, jobs)
+            cold, cold_mb = report(runs[:-1], site, cache, args.resamples, jobs, args.draws)
+            warm, warm_mb = report(runs, site, cache, args.resamples, jobs, args.draws)
             index = browser_seconds(site / "index.html")
             cells = args.subs * len(tasks) * len(langs) * len(conds)
             row = {"scale": scale, "cells": cells, "submissions": args.subs, "tasks": len(tasks),
                    "languages": len(langs), "conditions": len(conds), "examples": args.examples,
-                   "resamples": args.resamples, "jobs": jobs, "seconds_cold": round(cold, 1),
+                   "resamples": args.resamples, "draws": args.draws, "jobs": jobs, "seconds_cold": round(cold, 1),
                    "seconds_warm": round(warm, 1), "peak_rss_mb": round(max(cold_mb, warm_mb)),
                    "index_load_s": None if index is None else round(index, 2)}
             rows.append(row)
             print(f"scale {scale:g}: {cells} cells ({args.subs} × {len(tasks)} × {len(langs)} × {len(conds)}, "
-                  f"{args.examples} examples, {args.resamples} resamples, {jobs} jobs): cold {cold:.1f} s "
+                  f"{args.examples} examples, {args.resamples} resamples, draws {args.draws}, {jobs} jobs): cold {cold:.1f} s "
                   f"{cold_mb:.0f} MB; warm (+1 submission) {warm:.1f} s {warm_mb:.0f} MB; index in Chromium "
                   f"{'n/a' if index is None else f'{index:.2f} s'}", flush=True)
             shutil.rmtree(cache, ignore_errors=True)

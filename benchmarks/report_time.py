@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA), help="sample data (xnli/<lang>.test.jsonl)")
     parser.add_argument("--jobs", type=int, default=0, help="report processes (0: one per core)")
+    parser.add_argument("--draws", default="shared", choices=["per-test", "shared"],
+                        help="the report's --draws (trees that have it)")
     args = parser.parse_args()
     src = Path(args.src).resolve()
     with tempfile.TemporaryDirectory(prefix="report-time-") as tmp:
@@ -212,6 +214,8 @@ def main() -> None:
                                    capture_output=True, text=True).stdout
         if "--jobs" in help_text:  # trees that have it (not the older ones this script can also time)
             command += ["--jobs", str(args.jobs), "--no-progress"]
+        if "--draws" in help_text:
+            command += ["--draws", args.draws]
         t0 = time.perf_counter()
         done = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0
@@ -221,7 +225,8 @@ def main() -> None:
         n_units = args.subs * len(LANGS) * (1 + len(CONDITIONS))
         print(f"tree: {src} (harness from {where})")
         print(f"report: {args.subs} submissions, {n_units} units, {args.examples} examples each, "
-              f"{args.resamples} resamples, cores={os.cpu_count()}")
+              f"{args.resamples} resamples, draws {args.draws if '--draws' in help_text else 'per-test'}, "
+              f"cores={os.cpu_count()}")
         print(f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB")
 
 

@@ -51,11 +51,12 @@ def environment() -> Environment:
 def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderboard", baseline: str | None = None,
                alpha: float = 0.05, correction: str = "holm", n_resamples: int = 2000,
                slices: tuple[str, ...] = DEFAULT_SLICES, examples_per_section: int = 12,
-               resampling: str = "seeds", aso: bool = False, jobs: int = 1, cache_dir: Path | None = None,
-               verify: str = "stamp", progress: Callable[[int, int], None] | None = None) -> Path:
+               resampling: str = "seeds", draws: str = "per-test", aso: bool = False, jobs: int = 1,
+               cache_dir: Path | None = None, verify: str = "stamp", progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the site into ``out``; returns the path of ``index.html``. Runs that are seeds of one system
     (:func:`harness.stats.systems.group_systems`) are one row; ``resampling`` "seeds" (two-level bootstrap) or
-    "examples" (seeds fixed); ``aso``: Almost Stochastic Order against the baseline on per-seed scores.
+    "examples" (seeds fixed); ``draws`` "per-test" (each cell, comparison and gain draws its own resamples) or
+    "shared" (one draw per task, language and example set serves all of them: much faster at scale); ``aso``: Almost Stochastic Order against the baseline on per-seed scores.
     ``jobs`` processes compute the (task, language) cells; ``cache_dir`` (default ``out/.cache``) keeps unit
     digests and cell results for the next report; ``verify`` "stamp" rehashes only predictions files whose
     size or modification time changed since they were hashed, "full" every file."""
@@ -63,6 +64,8 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
         raise XRobustError("must be holm, bh or none", field="--correction")
     if resampling not in ("seeds", "examples"):
         raise XRobustError("must be seeds or examples", field="--resampling")
+    if draws not in ("per-test", "shared"):
+        raise XRobustError("must be per-test or shared", field="--draws")
     systems = group_systems(load_runs(run_dirs))
     names = [s.name for s in systems]
     if baseline is not None and baseline not in names:
@@ -76,7 +79,7 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
         raise XRobustError(f"cannot create the site folder ({err.strerror or type(err).__name__})", file=out,
                            field="--out") from None
     analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
-                        resampling=resampling, with_aso=aso, jobs=jobs,
+                        resampling=resampling, draws=draws, with_aso=aso, jobs=jobs,
                         cache_dir=cache_dir if cache_dir is not None else out / ".cache", verify=verify,
                         buckets=buckets, examples_per_section=examples_per_section, slices=lang_groups,
                         progress=progress)
@@ -85,7 +88,7 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
     env = environment()
     common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
               "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples,
-              "resampling": resampling, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
+              "resampling": resampling, "draws": draws, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
               "incomplete": analysis.incomplete}
 
     def render(template: str, target: str, **context: object) -> None:

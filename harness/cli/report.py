@@ -17,7 +17,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         index = build_site([Path(r) for r in args.runs], Path(args.out), title=args.title, baseline=args.baseline,
                            alpha=args.alpha, correction=args.correction, n_resamples=args.resamples,
-                           examples_per_section=args.examples, resampling=args.resampling, aso=args.aso,
+                           examples_per_section=args.examples, resampling=args.resampling, draws=args.draws, aso=args.aso,
                            jobs=args.jobs or default_jobs(), cache_dir=Path(args.cache) if args.cache else None,
                            verify=args.verify, progress=bar)
     finally:
@@ -61,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seeds: two-level bootstrap over seeds and examples for systems with several seeds "
                         "(runs of one --name whose model cards differ only by the training seed); examples: "
                         "examples only, seeds fixed")
+    p.add_argument("--draws", default="per-test", choices=["per-test", "shared"],
+                   help="per-test: every cell, comparison and gain contrast draws its own resamples (seeded by its "
+                        "key); shared: one example resample and one sign-flip draw per task, language and set of "
+                        "examples serve all of them (the same tests, other Monte Carlo draws; many times faster "
+                        "for large leaderboards)")
     p.add_argument("--aso", action="store_true",
                    help="add Almost Stochastic Order (Dror et al., ACL 2019) of each system over the baseline on "
                         "their per-seed scores")

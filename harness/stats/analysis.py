@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.metrics import METRICS
+from harness.metrics import METRICS, Metric
 from harness.spec.slices import Bucket, load_buckets
 from harness.stats.aso import aso
 from harness.stats.bootstrap import (
@@ -48,6 +48,7 @@ from harness.stats.bootstrap import (
     rank_intervals,
 )
 from harness.stats.cells import (
+    DRAWS,
     SEED_TEST,
     CellResult,
     Estimator,
@@ -59,7 +60,7 @@ from harness.stats.cells import (
     stable_seed,
 )
 from harness.stats.digest import DigestCache
-from harness.stats.engine import bootstrap_values, set_threads
+from harness.stats.engine import bootstrap_values, evaluate, set_threads, shared_sums
 from harness.stats.groupcache import GroupCache, rows_key
 from harness.stats.runs import Submission
 from harness.stats.systems import System
@@ -67,7 +68,7 @@ from harness.stats.systems import System
 RESAMPLING = ("seeds", "examples")
 BUCKET_RESAMPLES = 1000
 
-__all__ = ["RESAMPLING", "SEED_TEST", "Analysis", "Distribution", "rounded"]
+__all__ = ["DRAWS", "RESAMPLING", "SEED_TEST", "Analysis", "Distribution", "rounded"]
 
 
 @dataclass
@@ -145,12 +146,15 @@ class Analysis:
 
     def __init__(self, subs: list[Submission] | list[System], *, baseline: str | None = None,
                  alpha: float = 0.05, n_resamples: int = 2000, correction: str = "holm", seed: int = 0,
-                 resampling: str = "seeds", with_aso: bool = False, jobs: int = 1, cache_dir: Path | None = None,
+                 resampling: str = "seeds", draws: str = "per-test", with_aso: bool = False, jobs: int = 1,
+                 cache_dir: Path | None = None,
                  verify: str = "stamp", buckets: list[Bucket] | None = None, examples_per_section: int = 12,
                  slices: dict[str, list[str]] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
         if resampling not in RESAMPLING:
             raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}, got {resampling!r}")
+        if draws not in DRAWS:
+            raise ValueError(f"draws must be one of {', '.join(DRAWS)}, got {draws!r}")
         self.systems = [s if isinstance(s, System) else System.single(s) for s in subs]
         self.subs = [s.first for s in self.systems]
         self.names = [s.name for s in self.systems]
@@ -159,7 +163,7 @@ class Analysis:
         self.alpha, self.n_resamples, self.correction, self.seed = alpha, n_resamples, correction, seed
         self.resampling, self.with_aso = resampling, with_aso
         self.est = Estimator(tuple(self.names), dict(self.n_seeds), self.baseline, alpha, n_resamples, seed,
-                             resampling)
+                             resampling, draws)
         self.buckets = load_buckets() if buckets is None else buckets
         self.slices = slices or {}
         self.ranked: dict[str, str] = {}
@@ -247,7 +251,7 @@ class Analysis:
         """The bucket scores of ``task`` (serial), or the pool's handle on them; cached beside the jobs' results
         under the task's jobs' inputs and the settings."""
         args = (self.buckets, self.task_conditions(task), self.names, self.ranked.get(task, ""), pooled, self.seed,
-                self.alpha)
+                self.alpha, self.est.draws)
         key = None
         if self._results is not None and all(f is not None for f in self._inputs.get(task, [None])):
             present = {name for cond in pooled.values() for name in cond}
@@ -449,16 +453,19 @@ class _Saving:
 
 
 def bucket_scores(buckets: list[Bucket], conditions: list[str], names: list[str], metric_name: str, pooled: dict,
-                  seed: int, alpha: float) -> list[dict]:
+                  seed: int, alpha: float, draws: str = "per-test") -> list[dict]:
     """Score per example bucket of one task (pooled over languages; membership from each record's attributes),
     per condition and system. A multi-seed system scores the mean over its seeds, with the example-only
-    interval (seeds fixed)."""
+    interval (seeds fixed). With ``draws="shared"`` the systems and seeds of a (bucket, label, condition) that
+    have as many examples share one resample draw (one call of :func:`shared_sums`); each interval is one
+    system's own, so only the cost changes."""
     rows: list[dict] = []
     metric = METRICS.get(metric_name)
     if metric is None:
         return rows
     for bucket in buckets:
         for cond in conditions:
+            chosen_of: dict[str, dict[str, list[np.ndarray]]] = {}  # label → system → per seed
             for name in names:
                 cells = pooled.get(cond, {}).get(name)
                 if not cells:
@@ -469,15 +476,46 @@ def bucket_scores(buckets: list[Bucket], conditions: list[str], names: list[str]
                           for k in range(r)]
                 for label in bucket.labels():
                     chosen = [s[lab == label] for s, lab in zip(stats, labels, strict=True)]
-                    if not len(chosen[0]):
+                    if len(chosen[0]):
+                        chosen_of.setdefault(label, {})[name] = chosen
+            scored = {label: _bucket_shared(per_sys, metric, seed, (bucket.name, label, cond))
+                      if draws == "shared" else
+                      {name: bootstrap_values(chosen, metric, BUCKET_RESAMPLES, seed=seed)[:2]
+                       for name, chosen in per_sys.items()} for label, per_sys in chosen_of.items()}
+            for name in names:
+                for label in bucket.labels():
+                    if name not in chosen_of.get(label, {}):
                         continue
-                    point, samples, _ = bootstrap_values(chosen, metric, BUCKET_RESAMPLES, seed=seed)
+                    chosen = chosen_of[label][name]
+                    point, samples = scored[label][name]
                     low, high = percentile_ci(samples.mean(axis=1), alpha)
                     rows.append({"bucket": bucket.name, "attribute": bucket.attribute, "label": label,
                                  "condition": cond, "submission": name, "value": rounded(point.mean()),
                                  "ci_low": rounded(low), "ci_high": rounded(high), "n": len(chosen[0]),
                                  "seeds": len(chosen)})
     return rows
+
+
+def _bucket_shared(per_sys: dict[str, list[np.ndarray]], metric: Metric, seed: int, key: tuple
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per system: per-seed points ``(r,)`` and resampled scores ``(B, r)``, one draw per example count."""
+    by_n: dict[int, list[str]] = {}
+    for name, chosen in per_sys.items():
+        by_n.setdefault(len(chosen[0]), []).append(name)
+    out = {}
+    for n, group in by_n.items():
+        parts = [np.asarray(s, dtype=np.float64).reshape(n, -1) for name in group for s in per_sys[name]]
+        boot, _ = shared_sums(np.concatenate(parts, axis=1), BUCKET_RESAMPLES,
+                              seed=stable_seed(seed, "buckets", *key, n), flips=False)
+        start = 0
+        for name in group:
+            r = len(per_sys[name])
+            k = parts[0].shape[1]
+            own = boot[:, start * k:(start + r) * k]
+            sums = np.concatenate([p.sum(axis=0) for p in parts[start:start + r]])
+            out[name] = (evaluate(metric, sums, r, n), evaluate(metric, own, r, n))
+            start += r
+    return out
 
 
 def _assign(bucket: Bucket, values: np.ndarray) -> np.ndarray:

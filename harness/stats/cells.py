@@ -21,11 +21,17 @@ import numpy as np
 from harness.metrics import METRICS, Metric
 from harness.stats.bootstrap import compare, gain_robustness, percentile_ci
 from harness.stats.digest import DigestCache, UnitDigest, digest_records
-from harness.stats.engine import bootstrap_values
+from harness.stats.engine import bootstrap_values, evaluate, shared_sums
 from harness.stats.seeds import bootstrap_p, seed_aware_test, seed_weights, two_level
+from harness.stats.significance import _binary_column, _two_sided_count, mcnemar_exact
 from harness.store.rundir import RunStore, Unit
 
 SEED_TEST = "two-level bootstrap t"
+DRAWS = ("per-test", "shared")
+"""How a group's resamples are drawn. ``per-test``: each cell, comparison and gain draws its own (seeded by
+its key). ``shared``: one example resample and one sign-flip draw per (task, language, split) and set of
+example ids serve every cell, comparison and gain of it (:func:`harness.stats.engine.shared_sums`): the same
+tests and estimators, other Monte Carlo draws, at a fraction of the cost."""
 
 
 def stable_seed(*parts: object) -> int:
@@ -49,6 +55,7 @@ class Estimator:
     n_resamples: int = 2000
     seed: int = 0
     resampling: str = "seeds"
+    draws: str = "per-test"
 
     @cached_property
     def weights(self) -> dict[str, np.ndarray]:
@@ -59,8 +66,9 @@ class Estimator:
         """What numbers computed for the systems ``present`` (default: all) depend on: their order and seed
         counts, whether the baseline is among them, and the resampling settings (not the other systems)."""
         names = [n for n in self.names if present is None or n in present]
-        return [names, [self.n_seeds[n] for n in names], self.baseline if self.baseline in names else None,
-                self.alpha, self.n_resamples, self.seed, self.resampling]
+        key = [names, [self.n_seeds[n] for n in names], self.baseline if self.baseline in names else None,
+               self.alpha, self.n_resamples, self.seed, self.resampling]
+        return key if self.draws == "per-test" else [*key, self.draws]
 
     def seed_aware(self, *names: str) -> bool:
         """Whether comparisons among ``names`` use the seed-aware test."""
@@ -208,6 +216,22 @@ class _Cell:
     point: np.ndarray = field(default_factory=lambda: np.zeros(0))
     samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     seed_points: list[np.ndarray] = field(default_factory=list)
+    # shared draws only: per seed (names × seeds order) its points, resampled scores and column sums
+    flat_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    flat_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    boot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (B, ΣR·k) resample sums
+    flips: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (B, ΣR·k) sign-flip sums
+
+    def columns(self, name: str) -> slice:
+        """The columns of ``boot`` / ``flips`` of ``name``'s first seed (``k`` per seed)."""
+        k = self.boot.shape[1] // sum(len(self.digests[n]) for n in self.names)
+        start = sum(len(self.digests[n]) for n in self.names[:self.names.index(name)])
+        return slice(start * k, (start + 1) * k)
+
+    def flat_index(self, name: str) -> slice:
+        """``name``'s seeds in ``flat_points`` / ``flat_samples``."""
+        start = sum(len(self.digests[n]) for n in self.names[:self.names.index(name)])
+        return slice(start, start + len(self.digests[name]))
 
     def seed_stats(self, name: str, ids: Sequence[str] | None = None) -> list[np.ndarray]:
         if ids is None:
@@ -251,8 +275,12 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
                 cell = _aligned((*base, name), ordered, METRICS[name])
                 if cell is not None:
                     cells[cell.key] = cell
+    shared = est.draws == "shared"
+    if shared:
+        _draw_shared(job, cells, est)
     for cell in cells.values():
-        _resample(cell, est)
+        if not shared:
+            _resample(cell, est)
         out.cells.append(_result(cell, est, ranked))
     for cell in cells.values():
         if cell.key[4] != ranked:
@@ -265,6 +293,90 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
         out.examples += _examples(cell, clean, cells, per_page)
         out.pooled[cell.key[3]] = _pooled(cell, attributes)
     return out
+
+
+def _as_2d(stats: np.ndarray) -> np.ndarray:
+    arr = np.asarray(stats, dtype=np.float64)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def _draw_shared(job: GroupJob, cells: dict[tuple, _Cell], est: Estimator) -> None:
+    """Every cell's scores under the draws its group shares with every cell on the same example ids."""
+    by_ids: dict[tuple[str, ...], list[_Cell]] = {}
+    for cell in cells.values():
+        by_ids.setdefault(tuple(cell.ids), []).append(cell)
+    for ids, group in by_ids.items():
+        flat = {cell.key: [_as_2d(x) for name in cell.names for x in cell.seed_stats(name)] for cell in group}
+        matrix = np.concatenate([x for cell in group for x in flat[cell.key]], axis=1)
+        ident = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+        boot, flips = shared_sums(matrix, est.n_resamples, seed=stable_seed(est.seed, job.key, "shared", ident))
+        start, n = 0, len(ids)
+        for cell in group:
+            width = sum(x.shape[1] for x in flat[cell.key])
+            cell.boot, cell.flips = boot[:, start:start + width], flips[:, start:start + width]
+            start += width
+            m = len(flat[cell.key])
+            sums = np.concatenate([x.sum(axis=0) for x in flat[cell.key]])
+            cell.flat_points = evaluate(cell.metric, sums, m, n)
+            cell.flat_samples = evaluate(cell.metric, cell.boot, m, n)
+            cell.point, cell.samples, cell.seed_points = est.combine(cell.names, cell.flat_points, cell.flat_samples)
+
+
+def _shared_compare(cell: _Cell, est: Estimator, name: str) -> dict:
+    """``name`` − baseline (one seed each) under the cell's shared draws: percentile CI of the resampled
+    difference; exact McNemar for binary accuracy, else the paired permutation test on the shared sign flips."""
+    a, b = cell.names.index(est.baseline), cell.names.index(name)
+    stats_a, stats_b = _as_2d(cell.stats(est.baseline)), _as_2d(cell.stats(name))
+    diff = float(cell.point[b] - cell.point[a])
+    low, high = np.quantile(cell.samples[:, b] - cell.samples[:, a], [est.alpha / 2.0, 1.0 - est.alpha / 2.0])
+    col = _binary_column(stats_a, stats_b, cell.metric)
+    if col is not None:
+        res = mcnemar_exact(stats_a[:, col], stats_b[:, col])
+        p, test = res.p_value, res.test
+    else:
+        n = len(cell.ids)
+        flips = cell.flips[:, cell.columns(name)] - cell.flips[:, cell.columns(est.baseline)]
+        values = evaluate(cell.metric, np.concatenate([stats_a.sum(0) + flips, stats_b.sum(0) - flips], axis=1),
+                          2, n)
+        observed = float(evaluate(cell.metric, np.concatenate([stats_a.sum(0), stats_b.sum(0)]), 2, n)
+                         @ np.array([-1.0, 1.0]))
+        p, test = _two_sided_count(values[:, 1] - values[:, 0], observed), "permutation"
+    return {"difference": rounded(diff), "ci_low": rounded(low), "ci_high": rounded(high), "p_value": p,
+            "test": test}
+
+
+def _shared_gain(clean: _Cell, pert: _Cell, name: str, est: Estimator) -> dict:
+    """The gain contrast of ``name`` over the baseline under the shared draws of its clean and perturbed cells
+    (the same example ids, hence the same draws): the resampled contrast's percentile CI (or the seed-aware
+    test), and for one seed each the condition-swap randomization on the shared sign flips."""
+    names = [est.baseline, name]
+    if max(est.n_seeds[name], est.n_seeds[est.baseline]) > 1:
+        own = np.r_[tuple(np.arange(pert.flat_points.size)[pert.flat_index(n)] for n in names)]
+        own_clean = np.r_[tuple(np.arange(clean.flat_points.size)[clean.flat_index(n)] for n in names)]
+        point, boot, seeds = est.combine(names, pert.flat_points[own] - clean.flat_points[own_clean],
+                                         pert.flat_samples[:, own] - clean.flat_samples[:, own_clean])
+        value = float(point[1] - point[0])
+        diff = boot[:, 1] - boot[:, 0]
+        if est.seed_aware(*names):
+            res = seed_aware_test(value, diff, seeds, est.alpha)
+            return {"contrast": value, "ci_low": float(res.ci_low), "ci_high": float(res.ci_high),
+                    "p_value": float(res.p_value), "test": SEED_TEST}
+        low, high = percentile_ci(diff, est.alpha)
+        return {"contrast": value, "ci_low": float(low), "ci_high": float(high),
+                "p_value": float(bootstrap_p(np.asarray(diff).ravel())), "test": "paired bootstrap (examples)"}
+    ca, cb = clean.names.index(est.baseline), clean.names.index(name)
+    pa, pb = pert.names.index(est.baseline), pert.names.index(name)
+    contrast = (pert.samples[:, pb] - pert.samples[:, pa]) - (clean.samples[:, cb] - clean.samples[:, ca])
+    observed = float((pert.point[pb] - pert.point[pa]) - (clean.point[cb] - clean.point[ca]))
+    low, high = np.quantile(contrast, [est.alpha / 2.0, 1.0 - est.alpha / 2.0])
+    sums = [_as_2d(c.stats(n)).sum(0) for c in (clean, pert) for n in names]  # ca, cb, pa, pb
+    fa = pert.flips[:, pert.columns(est.baseline)] - clean.flips[:, clean.columns(est.baseline)]
+    fb = pert.flips[:, pert.columns(name)] - clean.flips[:, clean.columns(name)]
+    values = evaluate(pert.metric, np.concatenate([sums[0] + fa, sums[1] + fb, sums[2] - fa, sums[3] - fb],
+                                                  axis=1), 4, len(pert.ids))
+    p = _two_sided_count(values @ np.array([1.0, -1.0, -1.0, 1.0]), observed)
+    return {"contrast": observed, "ci_low": float(low), "ci_high": float(high), "p_value": p,
+            "test": "condition_swap"}
 
 
 def _resample(cell: _Cell, est: Estimator) -> None:
@@ -295,6 +407,8 @@ def _language_comparisons(cell: _Cell, est: Estimator) -> list[dict]:
             res = est.difference(b, i, cell.names, cell.point, cell.samples, cell.seed_points)
             res = {**{k: rounded(v) for k, v in res.items() if k in ("difference", "ci_low", "ci_high")},
                    "p_value": res["p_value"], "test": res["test"]}
+        elif est.draws == "shared":
+            res = _shared_compare(cell, est, name)
         else:
             cmp = compare(cell.stats(est.baseline), cell.stats(name), cell.metric, n_resamples=est.n_resamples,
                           n_permutations=est.n_resamples, seed=stable_seed(est.seed, cell.key, name),
@@ -328,7 +442,9 @@ def _gains(clean: _Cell, cell: _Cell, est: Estimator) -> list[dict]:
             continue
         shared = set(clean.ids)
         ids = [i for i in cell.ids if i in shared]
-        if max(est.n_seeds[name], est.n_seeds[est.baseline]) > 1:
+        if est.draws == "shared" and clean.ids == cell.ids:  # the same ids: the same draws
+            res = _shared_gain(clean, cell, name, est)
+        elif max(est.n_seeds[name], est.n_seeds[est.baseline]) > 1:
             res = _seeded_gain(clean, cell, name, ids, est)
         else:
             res_ = gain_robustness(clean.seed_stats(est.baseline, ids)[0], clean.seed_stats(name, ids)[0],

@@ -31,23 +31,11 @@ import pyarrow.ipc as ipc
 
 from harness.errors import XRobustError
 from harness.metrics import METRICS
+from harness.store.columns import read_table, to_table, unit_columns
 from harness.store.rundir import RunStore, Unit, atomic_write_text, parse_records
 
 VERSION = 1
 VERIFY = ("stamp", "full")
-
-
-def pred_key(value: object) -> int:
-    """A signed 64-bit key of a prediction: its canonical JSON, hashed."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        text = json.dumps(value, sort_keys=True, default=repr).encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little", signed=True)
-
-
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else np.nan
 
 
 @dataclass
@@ -92,23 +80,8 @@ class UnitDigest:
 def digest_records(records: list[dict], metrics: Sequence[str], attributes: Sequence[str], *,
                    path: Path | None = None, offsets: Sequence[int] | None = None) -> UnitDigest:
     """The digest of ``records`` (kept in memory unless ``path`` and ``offsets`` say where they are)."""
-    stats: dict[str, np.ndarray] = {}
-    computed: dict[object, np.ndarray] = {}  # metrics sharing their per-example function compute it once
-    for name in metrics:
-        if name not in METRICS:
-            continue
-        metric = METRICS[name]
-        if metric.per_example not in computed:
-            computed[metric.per_example] = metric.stats(records)
-        stats[name] = computed[metric.per_example]
-    columns: dict[str, list[float]] = {a: [] for a in attributes}
-    for r in records:  # one pass over the records for every attribute
-        own = r.get("attrs") or {}
-        for a, values in columns.items():
-            values.append(_number(own.get(a)) if isinstance(own, dict) else np.nan)
-    attrs = {a: np.asarray(values, dtype=np.float64) for a, values in columns.items()}
-    pred = np.fromiter((pred_key(r.get("pred")) for r in records), dtype=np.int64, count=len(records))
-    digest = UnitDigest([str(r["id"]) for r in records], stats, pred, attrs)
+    ids, stats, pred, attrs = unit_columns(records, metrics, attributes)
+    digest = UnitDigest(ids, stats, pred, attrs)
     if path is not None and offsets is not None:
         digest.path, digest.offsets = path, np.asarray(offsets, dtype=np.int64)
     else:
@@ -117,24 +90,20 @@ def digest_records(records: list[dict], metrics: Sequence[str], attributes: Sequ
 
 
 def _to_table(d: UnitDigest) -> pa.Table:
-    cols: dict[str, pa.Array] = {"id": pa.array(d.ids, pa.string()), "offset": pa.array(d.offsets),
-                                 "pred": pa.array(d.pred)}
-    for name, values in d.stats.items():
-        for j in range(values.shape[1]):
-            cols[f"s:{name}:{j}"] = pa.array(values[:, j])
-    for name, values in d.attrs.items():
-        cols[f"a:{name}"] = pa.array(values)
-    return pa.table(cols)
+    return to_table(d.ids, d.offsets, d.pred, d.stats, d.attrs)
 
 
 def _from_table(table: pa.Table, metrics: Sequence[str], attributes: Sequence[str], path: Path) -> UnitDigest:
+    """The digest in ``table``; a metric it lacks is left out, an attribute it lacks is NaN (a columns file holds
+    every attribute that is a number in some record)."""
     columns = table.column_names
     stats = {}
     for name in metrics:
         parts = sorted((c for c in columns if c.startswith(f"s:{name}:")), key=lambda c: int(c.rsplit(":", 1)[1]))
         if parts:
             stats[name] = np.stack([table.column(c).to_numpy() for c in parts], axis=1)
-    attrs = {a: table.column(f"a:{a}").to_numpy() for a in attributes}
+    attrs = {a: table.column(f"a:{a}").to_numpy() if f"a:{a}" in columns else np.full(table.num_rows, np.nan)
+             for a in attributes}
     return UnitDigest(table.column("id").to_pylist(), stats, table.column("pred").to_numpy(), attrs, path,
                       table.column("offset").to_numpy())
 
@@ -192,6 +161,9 @@ class DigestCache:
         file is verified: rehashing is cheaper than parsing)."""
         path = store.predictions_path(unit)
         sha = str(meta.get("sha256"))
+        stored = self._stored_columns(store, unit, meta, metrics, attributes)
+        if stored is not None:
+            return stored
         if self.root is not None:
             target = self.root / "units" / f"{self._key(sha, metrics, attributes)}.arrow"
             if target.is_file():
@@ -207,6 +179,25 @@ class DigestCache:
             self._write(target, digest)
             self._stamp(path, sha)
         return digest
+
+    def _stored_columns(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
+                        attributes: Sequence[str]) -> UnitDigest | None:
+        """The digest from the columns file the unit was committed with (its sha256 and the predictions' checked),
+        or None when it has none or lacks a metric asked for."""
+        data = store.verified_columns(unit, meta)
+        if data is None:
+            return None
+        path = store.predictions_path(unit)
+        try:
+            table = read_table(data)
+        except pa.ArrowException:
+            raise XRobustError("columns file is not an Arrow IPC file", file=store.columns_path(unit),
+                               field="columns") from None
+        wanted = [m for m in metrics if m in METRICS]
+        if any(f"s:{m}:0" not in table.column_names for m in wanted) or table.num_rows != meta.get("n"):
+            return None
+        self.check(store, unit, meta)
+        return _from_table(table, wanted, attributes, path)
 
     @staticmethod
     def _read(target: Path, metrics: Sequence[str], attributes: Sequence[str], path: Path, meta: dict

@@ -246,3 +246,48 @@ def bootstrap_values(
     point = evaluate(agg, joint.sum(axis=0), m, n)
     sums, used = bootstrap_sums(joint, n_resamples, seed=seed, method=method, n_jobs=n_jobs)
     return point, evaluate(agg, sums, m, n), used
+
+
+def shared_sums(
+    matrix: np.ndarray,
+    n_resamples: int,
+    seed: int | np.random.SeedSequence = 0,
+    n_jobs: int | None = None,
+    flips: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Column sums of the rows of ``matrix`` ``(n, c)`` under one set of draws shared by every column:
+    ``(boot, flips)``, each ``(n_resamples, c)``.
+
+    ``boot[b]`` sums resample ``b`` (``n`` rows drawn with replacement, as a count vector); ``flips[b]`` sums the
+    rows kept by draw ``b`` of independent fair coins, one per row. The draws depend only on ``n``,
+    ``n_resamples`` and ``seed``, never on the columns: any column (a system of a cell, a difference of two,
+    a perturbed-minus-clean row) is resampled by the same draws, so a paired statistic of several columns is a
+    linear combination of their sums. Constant columns sum to exactly ``n`` times their value. ``flips=False``:
+    no sign flips drawn (None returned for them)."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+    n, c = matrix.shape
+    const = np.all(matrix == matrix[:1], axis=0)
+    varying = np.ascontiguousarray(matrix[:, ~const])
+    chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
+    index = np.int32 if n < 2**31 else np.int64
+
+    def work(rng: np.random.Generator, size: int) -> np.ndarray:
+        idx = rng.integers(0, n, size=(size, n), dtype=index).astype(np.int64)
+        idx += (np.arange(size, dtype=np.int64) * n)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+        if not flips:
+            return counts @ varying
+        coins = rng.integers(0, 2, size=(size, n), dtype=np.int8).astype(np.float64)
+        return np.concatenate([counts @ varying, coins @ varying, coins.sum(axis=1, keepdims=True)], axis=1)
+
+    both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)
+    width = varying.shape[1]
+    boot = np.empty((n_resamples, c))
+    boot[:, ~const] = both[:, :width]
+    boot[:, const] = n * matrix[0, const]
+    if not flips:
+        return boot, None
+    kept = np.empty((n_resamples, c))
+    kept[:, ~const] = both[:, width:2 * width]
+    kept[:, const] = both[:, -1:] * matrix[0, const]  # rows kept times the constant
+    return boot, kept

@@ -32,6 +32,7 @@ import orjson
 
 from harness.errors import XRobustError, line_of
 from harness.spec.paths import safe_name
+from harness.store import columns
 from harness.store.conditions import ConditionId
 from harness.store.lock import RunLock
 
@@ -70,11 +71,16 @@ class Unit:
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``; ``durable``: fsync
     first (a crash then leaves the old or the new file, never a torn one)."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """:func:`atomic_write_text` for bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
@@ -125,6 +131,9 @@ class RunStore:
     def meta_path(self, unit: Unit) -> Path:
         return self.root / "predictions" / unit.task / f"{unit.stem}.meta.json"
 
+    def columns_path(self, unit: Unit) -> Path:
+        return self.root / "predictions" / unit.task / f"{unit.stem}{columns.SUFFIX}"
+
     # -- writing (under the directory's lock) ---------------------------------------------------------------
 
     def acquire(self) -> None:
@@ -168,11 +177,26 @@ class RunStore:
     def write_unit(self, unit: Unit, records: list[dict], fingerprint: str, extra: dict | None = None) -> None:
         self._check_owner()
         path = self.predictions_path(unit)
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        atomic_write_text(path, text, durable=self.durable)
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+        atomic_write_bytes(path, data, durable=self.durable)
         meta = {**asdict(unit), "fingerprint": fingerprint, "n": len(records),
-                "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), **(extra or {})}
+                "sha256": hashlib.sha256(data).hexdigest(), **(extra or {})}
         meta.pop(META_CHECKSUM, None)
+        meta.pop("columns", None)
+        metrics, table = meta.get("metrics"), None
+        if isinstance(metrics, list) and all(isinstance(m, str) for m in metrics):
+            # the report's columns, from the bytes just written (as a reader parses them)
+            parsed, offsets = parse_records(data, path, {"n": len(records)})
+            try:
+                table = columns.columns_bytes(parsed, offsets, metrics)
+            except Exception as err:  # records a metric cannot score: readers parse them and say why
+                log.debug("no columns for %s: %s", unit, err)
+                table = None
+        if table is not None:
+            atomic_write_bytes(self.columns_path(unit), table, durable=self.durable)
+            meta["columns"] = {"version": columns.VERSION, "sha256": hashlib.sha256(table).hexdigest()}
+        else:
+            self.columns_path(unit).unlink(missing_ok=True)
         write_json(self.meta_path(unit), {**meta, META_CHECKSUM: meta_checksum(meta)}, durable=self.durable)
 
     def remove_unit(self, unit: Unit) -> None:
@@ -239,6 +263,22 @@ class RunStore:
             raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             raise _damaged(path)
+        return data
+
+    def verified_columns(self, unit: Unit, meta: dict) -> bytes | None:
+        """The unit's columns file (:mod:`harness.store.columns`) checked against the sha256 in its ``meta``;
+        None when the unit has none of this version (it is then parsed). A damaged file is an error."""
+        info = meta.get("columns")
+        if not isinstance(info, dict) or info.get("version") != columns.VERSION:
+            return None
+        path = self.columns_path(unit)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != info.get("sha256"):
+            raise XRobustError("columns file is missing or does not match its checksum (corrupt cache); move "
+                               "the unit away to recompute", file=path, field="columns.sha256")
         return data
 
     def complete_units(self) -> list[tuple[Unit, dict]]:

@@ -1,0 +1,159 @@
+"""``--draws shared``: one example resample and one sign-flip draw per (task, language, split) and example set.
+
+The same tests and point estimates as the per-test draws (exact McNemar p-values equal, Monte Carlo quantities
+within their Monte Carlo error), draws that do not depend on which systems a report holds (adding one leaves
+every other system's interval and test unchanged), on a synthetic grid of six task types, a three-seed system
+and three conditions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.stats.analysis import Analysis
+from harness.stats.engine import shared_sums
+from harness.stats.runs import load_runs
+from harness.stats.systems import group_systems
+from harness.store.synthetic import TASKS, write_submission
+from reports import build_site
+
+RESAMPLES = 2000
+EXPORTS = ("leaderboard", "scores", "comparisons", "gain_robustness")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("shared-runs")
+    tasks = [t for t in TASKS if t.name in ("xnli", "udpos", "panx", "mlqa", "tatoeba", "lareqa")]
+    langs, conds = ["de", "sw"], ["clean", "typos.keyboard", "inflection.swap"]
+    write_submission(root / "base", 0, 4, tasks, langs, conds, 80, seed=3)
+    for s in (1, 2, 3):
+        write_submission(root / f"robust-{s}", 2, 4, tasks, langs, conds, 80, seed=3, train_seed=s, system="robust")
+    write_submission(root / "mid", 1, 4, tasks, langs, conds, 80, seed=3)
+    write_submission(root / "late", 3, 4, tasks, langs, conds, 80, seed=3)
+    return {p.name: p for p in root.iterdir()}
+
+
+def _site(runs: dict[str, Path], names: list[str], out: Path, draws: str) -> dict[str, list[dict]]:
+    build_site([runs[n] for n in names], out, n_resamples=RESAMPLES, draws=draws)
+    return {name: json.loads((out / f"{name}.json").read_text(encoding="utf-8")) for name in EXPORTS}
+
+
+def _key(row: dict) -> tuple:
+    return tuple(row.get(k) for k in ("task", "language", "split", "condition", "metric", "submission", "scope",
+                                      "baseline"))
+
+
+def test_shared_draws_keep_every_estimate_and_test_and_agree_within_monte_carlo_error(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    names = ["base", "mid", "robust-1", "robust-2", "robust-3"]
+    per_test = _site(runs, names, tmp_path / "per-test", "per-test")
+    shared = _site(runs, names, tmp_path / "shared", "shared")
+    for out, draws in ((per_test, "per-test"), (shared, "shared")):  # and the per-language comparisons
+        analysis = Analysis(group_systems(load_runs([runs[n] for n in names])), n_resamples=RESAMPLES, slices={},
+                            draws=draws)
+        out["languages"] = [row for rows in analysis.comparisons.values() for row in rows]
+    tests = {row["test"] for row in shared["languages"] + shared["gain_robustness"]}
+    assert {"mcnemar_exact", "permutation", "condition_swap", "two-level bootstrap t"} <= tests, tests
+    for export in (*EXPORTS, "languages"):
+        want = {_key(r): r for r in per_test[export]}
+        got = {_key(r): r for r in shared[export]}
+        assert want.keys() == got.keys() and len(want) > 10, export
+        for key, a in want.items():
+            b = got[key]
+            for field in ("value", "difference", "contrast", "n", "test", "rank", "seeds"):
+                if field in a and field != "rank":
+                    assert a[field] == b[field], (export, key, field)  # point estimates and tests unchanged
+            if a.get("test") == "mcnemar_exact":
+                assert a["p_value"] == b["p_value"], (export, key)  # exact: no draws
+            width = max(a["ci_high"] - a["ci_low"], 1e-9)
+            for field in ("ci_low", "ci_high"):
+                assert abs(a[field] - b[field]) <= 0.2 * width + 1e-6, (export, key, field, a[field], b[field])
+            if "p_value" in a and a.get("test") != "mcnemar_exact":
+                assert abs(a["p_value"] - b["p_value"]) <= 0.08, (export, key, a["p_value"], b["p_value"])
+    assert shared["scores"] != per_test["scores"]  # other draws (not a copy of the per-test path)
+    page = (tmp_path / "shared" / "index.html").read_text(encoding="utf-8")
+    assert "one example resample and one sign-flip draw per task" in page
+
+
+def test_shared_draws_do_not_depend_on_the_other_systems(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Adding a submission leaves every other system's intervals and tests as they were (per-test draws
+    resample the systems of a cell jointly, so there they move)."""
+    few = _site(runs, ["base", "mid"], tmp_path / "few", "shared")
+    more = _site(runs, ["base", "mid", "late"], tmp_path / "more", "shared")
+    for export in ("scores", "comparisons", "gain_robustness"):
+        more_rows = {_key(r): r for r in more[export]}
+        assert len(more_rows) > len(few[export]) > 10
+        for row in few[export]:
+            family = ("p_adjusted", "significant")  # corrected over the comparisons a report holds
+            assert {k: v for k, v in more_rows[_key(row)].items() if k not in family} == \
+                {k: v for k, v in row.items() if k not in family}, (export, _key(row))
+    moved = _site(runs, ["base", "mid", "late"], tmp_path / "per-test-more", "per-test")["scores"]
+    before = _site(runs, ["base", "mid"], tmp_path / "per-test-few", "per-test")["scores"]
+    moved_rows = {_key(r): r for r in moved}
+    assert any(moved_rows[_key(r)] != r for r in before)
+
+
+def test_shared_draws_report_is_cached_and_parallel_alike(runs: dict[str, Path], tmp_path: Path) -> None:
+    names = ["base", "mid", "robust-1", "robust-2", "robust-3"]
+    first = _site(runs, names, tmp_path / "site", "shared")
+    assert _site(runs, names, tmp_path / "site", "shared") == first  # from the cache
+    build_site([runs[n] for n in names], tmp_path / "jobs", n_resamples=RESAMPLES, draws="shared", jobs=2)
+    assert {n: json.loads((tmp_path / "jobs" / f"{n}.json").read_text()) for n in EXPORTS} == first
+    # the cache keeps the two kinds of draws apart
+    assert _site(runs, names, tmp_path / "site", "per-test") != first
+
+
+def test_shared_sums_are_one_draw_for_every_column() -> None:
+    rng = np.random.default_rng(0)
+    matrix = np.c_[rng.integers(0, 2, (400, 3)), rng.random(400), np.full(400, 2.0)]
+    boot, flips = shared_sums(matrix, 3000, seed=5)
+    sub, sub_flips = shared_sums(matrix[:, [1, 3]], 3000, seed=5)
+    np.testing.assert_allclose(sub, boot[:, [1, 3]])  # the draws do not depend on the other columns
+    np.testing.assert_allclose(sub_flips, flips[:, [1, 3]])
+    assert (boot[:, 4] == 800.0).all()  # a constant column sums to n times its value
+    # a resample is n draws with replacement: the means and spreads of the sums are the bootstrap's
+    np.testing.assert_allclose(boot.mean(0)[:4], matrix.sum(0)[:4], rtol=0.02)
+    np.testing.assert_allclose(boot.std(0)[:4], np.sqrt(400) * matrix.std(0)[:4], rtol=0.06)
+    # fair coins: each row kept with probability 1/2, independently
+    np.testing.assert_allclose(flips.mean(0), matrix.sum(0) / 2, rtol=0.03)
+    np.testing.assert_allclose(flips.std(0)[:4], np.sqrt((matrix[:, :4] ** 2).sum(0) / 4), rtol=0.06)
+    other, _ = shared_sums(matrix, 3000, seed=6)
+    assert not np.allclose(other, boot)
+    no_flips = shared_sums(matrix, 3000, seed=5, flips=False)
+    assert no_flips[1] is None
+
+
+def test_shared_permutation_p_values_are_uniform_under_the_null() -> None:
+    """Two systems whose per-example outcomes are exchangeable: the shared sign-flip test's p-values over
+    many independent cells are uniform (its size is the nominal one)."""
+    from harness.metrics import METRICS
+    from harness.stats.cells import Estimator, GroupJob, _Cell, _draw_shared, _shared_compare
+
+    est = Estimator(("a", "b"), {"a": 1, "b": 1}, "a", n_resamples=500, draws="shared")
+    metric = METRICS["f1"] if "f1" in METRICS else next(m for m in METRICS.values() if len(m.columns) > 1)
+    p_values = []
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = 60
+        base = rng.random((n, len(metric.columns)))
+        stats = {name: base + 0.3 * rng.standard_normal(base.shape) for name in ("a", "b")}
+
+        class _D:  # a digest of one seed: what a cell reads
+            def __init__(self, s: np.ndarray) -> None:
+                self.stats = {metric.name: s}
+
+        ids = [str(i) for i in range(n)]
+        cell = _Cell(("t", str(trial), "test", "clean", metric.name), ["a", "b"], ids, metric,
+                     {name: [_D(np.abs(s))] for name, s in stats.items()},  # type: ignore[list-item]
+                     {name: [np.arange(n)] for name in stats})
+        _draw_shared(GroupJob("t", str(trial), "test", {}, {}), {cell.key: cell}, est)
+        res = _shared_compare(cell, est, "b")
+        assert res["test"] == "permutation"
+        p_values.append(res["p_value"])
+    p = np.array(p_values)
+    assert 0.02 <= (p <= 0.05).mean() <= 0.09
+    assert 0.4 <= (p <= 0.5).mean() <= 0.6

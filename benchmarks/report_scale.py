@@ -2,7 +2,8 @@
 
 Run directories are fabricated with :mod:`harness.store.synthetic` (every task type's records: labels, tags, answers,
 rankings; correctness correlated between submissions and between clean and perturbed conditions), in parallel.
-Then, per scale (a fraction of the languages: ¼, ½, all by default), the report runs as a subprocess the way
+The full grid is fabricated once; a smaller scale (a fraction of the languages: ¼, ½, all by default) is the
+same run dirs restricted to its languages (hard links). Per scale, the report runs as a subprocess the way
 users run it (``python -m harness.cli report … --jobs N``):
 
 - **cold**: N submissions, empty cache (every predictions file parsed, every cell computed);
@@ -78,6 +79,24 @@ def fabricate(root: Path, n_subs: int, tasks: list[str], langs: list[str], conds
     return dirs
 
 
+def subset(full: list[Path], root: Path, langs: list[str]) -> list[Path]:
+    """Run dirs under ``root`` holding the units of ``langs`` only: hard links to the files of ``full`` (a
+    smaller scale of the same grid, without fabricating it again)."""
+    shutil.rmtree(root, ignore_errors=True)
+    dirs = []
+    for src in full:
+        dst = root / src.name
+        (dst / "predictions").mkdir(parents=True)
+        shutil.copy2(src / "run.json", dst / "run.json")
+        for task in (src / "predictions").iterdir():
+            (dst / "predictions" / task.name).mkdir()
+            for f in task.iterdir():
+                if f.name.split(".", 1)[0] in langs:
+                    os.link(f, dst / "predictions" / task.name / f.name)
+        dirs.append(dst)
+    return dirs
+
+
 def report(runs: list[Path], site: Path, cache: Path, resamples: int, jobs: int, draws: str) -> tuple[float, float]:
     """Wall seconds and peak MB (process + largest worker) of one ``xrobust report``."""
     command = [sys.executable, "-c", PEAK, "report", *map(str, runs), "--out", str(site), "--cache", str(cache),
@@ -128,9 +147,11 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="report-scale-") as tmp:
         base = Path(args.keep) if args.keep else Path(tmp)
+        every = list(LANGUAGES[: args.langs])
+        full = fabricate(base / f"runs-{len(every)}", args.subs + 1, tasks, every, conds, args.examples, jobs)
         for scale in (float(x) for x in args.scales.split(",")):
             langs = list(LANGUAGES[: max(1, round(args.langs * scale))])
-            runs = fabricate(base / f"runs-{len(langs)}", args.subs + 1, tasks, langs, conds, args.examples, jobs)
+            runs = full if langs == every else subset(full, Path(tmp) / f"runs-{len(langs)}", langs)
             site, cache = Path(tmp) / f"site-{len(langs)}", Path(tmp) / f"cache-{len(langs)}"
             cold, cold_mb = report(runs[:-1], site, cache, args.resamples, jobs, args.draws)
             warm, warm_mb = report(runs, site, cache, args.resamples, jobs, args.draws)

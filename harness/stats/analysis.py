@@ -60,7 +60,7 @@ from harness.stats.cells import (
     stable_seed,
 )
 from harness.stats.digest import DigestCache
-from harness.stats.engine import bootstrap_values, evaluate, set_threads, shared_sums
+from harness.stats.engine import bootstrap_values, evaluate, group_rows, set_threads, shared_sums, stack_stats
 from harness.stats.groupcache import GroupCache, rows_key
 from harness.stats.runs import Submission
 from harness.stats.systems import System
@@ -498,11 +498,17 @@ def bucket_scores(buckets: list[Bucket], conditions: list[str], names: list[str]
 
 def _bucket_shared(per_sys: dict[str, list[np.ndarray]], metric: Metric, seed: int, key: tuple
                    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per system: per-seed points ``(r,)`` and resampled scores ``(B, r)``, one draw per example count."""
+    """Per system: per-seed points ``(r,)`` and resampled scores ``(B, r)``, one draw per example count. A system
+    whose rows take few distinct values is resampled on its own by the grouped engine (cheaper than any shared
+    draw, and exactly its per-test numbers)."""
     by_n: dict[int, list[str]] = {}
-    for name, chosen in per_sys.items():
-        by_n.setdefault(len(chosen[0]), []).append(name)
     out = {}
+    for name, chosen in per_sys.items():
+        n = len(chosen[0])
+        if 2 * len(group_rows(stack_stats(chosen))[2]) <= n:
+            out[name] = bootstrap_values(chosen, metric, BUCKET_RESAMPLES, seed=seed)[:2]
+        else:
+            by_n.setdefault(n, []).append(name)
     for n, group in by_n.items():
         parts = [np.asarray(s, dtype=np.float64).reshape(n, -1) for name in group for s in per_sys[name]]
         boot, _ = shared_sums(np.concatenate(parts, axis=1), BUCKET_RESAMPLES,

@@ -6,9 +6,13 @@ The full grid is fabricated once; a smaller scale (a fraction of the languages: 
 same run dirs restricted to its languages (hard links). Per scale, the report runs as a subprocess the way
 users run it (``python -m harness.cli report … --jobs N``):
 
-- **cold**: N submissions, empty cache (every predictions file parsed, every cell computed);
-- **warm**: one submission added (N + 1), same cache: the N old submissions' digests are reused, and every cell
-  that now has one more system is recomputed (the paired bootstrap resamples all systems of a cell together).
+- **cold**: N submissions, empty cache (every unit's columns read, or its predictions parsed where it has
+  none; every cell computed);
+- **warm**: one submission added (N + 1), same cache: the N old submissions' digests are reused, and every job
+  that now has one more system is recomputed (its cache key names the systems it holds).
+
+``--draws`` is the report's (default here ``shared``: the draws that make this scale feasible; ``per-test``
+times the earlier estimator).
 
 Per report: wall seconds and peak RSS (the report process plus its largest worker, from ``getrusage``), and how
 long headless Chromium takes to load the index. ``--json PATH`` writes

@@ -194,7 +194,8 @@ class RunStore:
                 table = None
         if table is not None:
             atomic_write_bytes(self.columns_path(unit), table, durable=self.durable)
-            meta["columns"] = {"version": columns.VERSION, "sha256": hashlib.sha256(table).hexdigest()}
+            meta["columns"] = {"version": columns.VERSION, "sha256": hashlib.sha256(table).hexdigest(),
+                               "predictions": meta["sha256"]}  # the predictions they were computed from
         else:
             self.columns_path(unit).unlink(missing_ok=True)
         write_json(self.meta_path(unit), {**meta, META_CHECKSUM: meta_checksum(meta)}, durable=self.durable)
@@ -269,8 +270,9 @@ class RunStore:
         """The unit's columns file (:mod:`harness.store.columns`) checked against the sha256 in its ``meta``;
         None when the unit has none of this version (it is then parsed). A damaged file is an error."""
         info = meta.get("columns")
-        if not isinstance(info, dict) or info.get("version") != columns.VERSION:
-            return None
+        if not isinstance(info, dict) or info.get("version") != columns.VERSION or \
+                info.get("predictions") != meta.get("sha256"):
+            return None  # none, another version's, or of other predictions than the meta's: parse them
         path = self.columns_path(unit)
         try:
             data = path.read_bytes()

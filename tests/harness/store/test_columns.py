@@ -103,6 +103,28 @@ def test_damaged_columns_are_refused_in_one_line(run_dirs: list[Path], tmp_path:
     assert not (tmp_path / "site" / "index.html").exists()
 
 
+def test_columns_of_other_predictions_are_not_used(run_dirs: list[Path], tmp_path: Path) -> None:
+    """Predictions replaced together with their meta's sha256 (an edit by hand, say) are parsed, not read from
+    the columns of the predictions they replaced."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dirs[0], run)
+    store = RunStore(run)
+    unit, meta = next((u, m) for u, m in store.complete_units() if u.task == "xnli")
+    path = store.predictions_path(unit)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for r in records:
+        r["pred"] = r["gold"]  # every prediction right now
+    data = "".join(json.dumps(r) + "\n" for r in records).encode()
+    path.write_bytes(data)
+    meta["sha256"] = hashlib.sha256(data).hexdigest()
+    meta.pop(META_CHECKSUM)
+    store.meta_path(unit).write_text(json.dumps({**meta, META_CHECKSUM: meta_checksum(meta)}))
+    meta = store.unit_meta(unit)
+    assert store.verified_columns(unit, meta) is None
+    digest = DigestCache(None).load(store, unit, meta, meta["metrics"], [])
+    assert digest.stats["accuracy"][:, 0].all()
+
+
 def test_units_a_metric_cannot_score_are_committed_without_columns(tmp_path: Path) -> None:
     from harness.store.rundir import Unit
 

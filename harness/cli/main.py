@@ -28,6 +28,8 @@ from harness.errors import InputError, XRobustError
 SUBCOMMANDS = (run, report, tasks, data, models, demo, perturb, compare, import_submission, finetune, suites,
                grid)
 
+WITHOUT_MODELS = frozenset({"report", "compare", "tasks", "suites"})  # sub-commands that never load a model
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xrobust")
@@ -66,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    _quiet_libraries(args.verbose, getattr(args, "no_progress", False))
+    if args.command not in WITHOUT_MODELS:  # importing transformers costs a second these commands do not need
+        _quiet_libraries(args.verbose, getattr(args, "no_progress", False))
     try:
         return args.func(args)
     except InputError as err:

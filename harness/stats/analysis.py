@@ -26,12 +26,13 @@ the averages. A job's result is cached under its inputs' sha256 and the estimato
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import multiprocessing.pool
 import os
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,7 +219,9 @@ class Analysis:
     def _run(self, jobs: list[GroupJob], n_jobs: int, digests: DigestCache, results: GroupCache | None,
              per_page: int, progress: Callable[[int, int], None] | None) -> None:
         """Run the jobs in order (``n_jobs`` processes), absorbing each result as it arrives; a task's bucket
-        scores are computed (in the pool too) once its last job is in."""
+        scores are computed (in the pool too) once its last job is in. At most ``2 * n_jobs`` jobs are queued
+        ahead, so a task's bucket job runs soon after its last job and its pooled rows are dropped then, not at
+        the end of the report."""
         attributes = sorted({b.attribute for b in self.buckets})
         work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results)
                 for job in jobs]
@@ -227,7 +230,7 @@ class Analysis:
         pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(work)), initializer=set_threads,
                                                         initargs=(1,)) if parallel else None
         try:
-            outs = pool.imap(_worker, work) if pool is not None else map(_worker, work)
+            outs = _in_order(pool, _worker, work, 2 * n_jobs) if pool is not None else map(_worker, work)
             pending: list[tuple[str, object]] = []
             pooled: dict = {}
             current = None
@@ -437,6 +440,20 @@ class _Ready:
 
     def get(self) -> list[dict]:
         return self.rows
+
+
+def _in_order(pool: multiprocessing.pool.Pool, fn: Callable, items: list, ahead: int) -> Iterator:
+    """``fn`` over ``items`` on ``pool``, results in order, with at most ``ahead`` calls queued or running (other
+    calls put on the pool meanwhile run after those, not after every item)."""
+    queue: deque = deque()
+    rest = iter(items)
+    for item in itertools.islice(rest, ahead):
+        queue.append(pool.apply_async(fn, (item,)))
+    while queue:
+        result = queue.popleft().get()
+        for item in itertools.islice(rest, 1):
+            queue.append(pool.apply_async(fn, (item,)))
+        yield result
 
 
 class _Saving:

@@ -224,8 +224,8 @@ class _Cell:
 
     def columns(self, name: str) -> slice:
         """The columns of ``boot`` / ``flips`` of ``name``'s first seed (``k`` per seed)."""
-        k = self.boot.shape[1] // sum(len(self.digests[n]) for n in self.names)
-        start = sum(len(self.digests[n]) for n in self.names[:self.names.index(name)])
+        k = self.boot.shape[1] // self.flat_points.size
+        start = self.flat_index(name).start
         return slice(start * k, (start + 1) * k)
 
     def flat_index(self, name: str) -> slice:
@@ -351,19 +351,11 @@ def _shared_gain(clean: _Cell, pert: _Cell, name: str, est: Estimator) -> dict:
     test), and for one seed each the condition-swap randomization on the shared sign flips."""
     names = [est.baseline, name]
     if max(est.n_seeds[name], est.n_seeds[est.baseline]) > 1:
-        own = np.r_[tuple(np.arange(pert.flat_points.size)[pert.flat_index(n)] for n in names)]
-        own_clean = np.r_[tuple(np.arange(clean.flat_points.size)[clean.flat_index(n)] for n in names)]
-        point, boot, seeds = est.combine(names, pert.flat_points[own] - clean.flat_points[own_clean],
-                                         pert.flat_samples[:, own] - clean.flat_samples[:, own_clean])
-        value = float(point[1] - point[0])
-        diff = boot[:, 1] - boot[:, 0]
-        if est.seed_aware(*names):
-            res = seed_aware_test(value, diff, seeds, est.alpha)
-            return {"contrast": value, "ci_low": float(res.ci_low), "ci_high": float(res.ci_high),
-                    "p_value": float(res.p_value), "test": SEED_TEST}
-        low, high = percentile_ci(diff, est.alpha)
-        return {"contrast": value, "ci_low": float(low), "ci_high": float(high),
-                "p_value": float(bootstrap_p(np.asarray(diff).ravel())), "test": "paired bootstrap (examples)"}
+        own = np.r_[tuple(pert.flat_index(n) for n in names)]
+        own_clean = np.r_[tuple(clean.flat_index(n) for n in names)]
+        combined = est.combine(names, pert.flat_points[own] - clean.flat_points[own_clean],
+                               pert.flat_samples[:, own] - clean.flat_samples[:, own_clean])
+        return _seeded_contrast(names, *combined, est)
     ca, cb = clean.names.index(est.baseline), clean.names.index(name)
     pa, pb = pert.names.index(est.baseline), pert.names.index(name)
     contrast = (pert.samples[:, pb] - pert.samples[:, pa]) - (clean.samples[:, cb] - clean.samples[:, ca])
@@ -468,7 +460,14 @@ def _seeded_gain(clean: _Cell, pert: _Cell, name: str, ids: list[str], est: Esti
     points, samples, _ = bootstrap_values(stats, pert.metric, est.n_resamples,
                                           seed=stable_seed(est.seed, pert.key, name, "gain"))
     half = len(stats) // 2
-    point, boot, seeds = est.combine(names, points[half:] - points[:half], samples[:, half:] - samples[:, :half])
+    combined = est.combine(names, points[half:] - points[:half], samples[:, half:] - samples[:, :half])
+    return _seeded_contrast(names, *combined, est)
+
+
+def _seeded_contrast(names: list[str], point: np.ndarray, boot: np.ndarray, seeds: list[np.ndarray],
+                     est: Estimator) -> dict:
+    """The gain contrast of ``names[1]`` over ``names[0]`` from their combined (perturbed − clean) points and
+    resamples: the seed-aware test where it applies, else the percentile CI and bootstrap p-value."""
     value = float(point[1] - point[0])
     diff = boot[:, 1] - boot[:, 0]
     if est.seed_aware(*names):

@@ -48,6 +48,7 @@ from harness.stats.bootstrap import (
     rank_groups,
     rank_intervals,
 )
+from harness.stats.bysystem import PartCache, compute_by_system
 from harness.stats.cells import (
     DRAWS,
     SEED_TEST,
@@ -128,6 +129,10 @@ class _Average:
 
 def _worker(args: tuple) -> GroupResult:
     job, est, ranked, attributes, per_page, digests, results = args
+    if results is not None and est.draws == "shared":  # cached per system (:mod:`harness.stats.bysystem`)
+        out = compute_by_system(job, est, ranked, attributes, per_page, digests, results)
+        if out is not None:
+            return out
     if results is not None:
         cached = results.load(job, est, ranked, attributes, per_page)
         if cached is not None:
@@ -179,7 +184,7 @@ class Analysis:
         self._slice_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
         jobs_ = self._plan()
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
-        self._results = GroupCache(cache_dir / "cells") if cache_dir else None
+        self._results = PartCache(cache_dir / "cells") if cache_dir else None
         self._inputs: dict[str, list[str | None]] = defaultdict(list)  # task → its jobs' input fingerprints
         for job in jobs_:
             self._inputs[job.task].append(job.fingerprint())

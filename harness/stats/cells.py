@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.metrics import METRICS, Metric
 from harness.stats.bootstrap import compare, gain_robustness, percentile_ci
-from harness.stats.digest import DigestCache, UnitDigest, digest_records
+from harness.stats.digest import DigestCache, UnitDigest, digest_records, ids_sha
 from harness.stats.engine import bootstrap_values, evaluate, shared_sums
 from harness.stats.seeds import bootstrap_p, seed_aware_test, seed_weights, two_level
 from harness.stats.significance import _binary_column, _two_sided_count, mcnemar_exact
@@ -258,8 +258,9 @@ def _aligned(key: tuple, digests: dict[str, list[UnitDigest]], metric: Metric) -
 
 
 def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int,
-                  cache: DigestCache) -> GroupResult:
-    """Every cell of ``job`` and what the report takes from them (module docstring)."""
+                  cache: DigestCache, *, examples: bool = True) -> GroupResult:
+    """Every cell of ``job`` and what the report takes from them (module docstring); ``examples=False``: no
+    example browser sections (they are built elsewhere)."""
     out = GroupResult(job.key)
     digests: dict[str, dict[str, list[UnitDigest]]] = {}
     for cond in sorted(job.units):
@@ -290,7 +291,8 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
         if cell.key[3] != "clean" and clean is not None:
             out.drops += _drops(clean, cell)
             out.gains += _gains(clean, cell, est)
-        out.examples += _examples(cell, clean, cells, per_page)
+        if examples:
+            out.examples += _examples(cell, clean, cells, per_page)
         out.pooled[cell.key[3]] = _pooled(cell, attributes)
     return out
 
@@ -308,7 +310,7 @@ def _draw_shared(job: GroupJob, cells: dict[tuple, _Cell], est: Estimator) -> No
     for ids, group in by_ids.items():
         flat = {cell.key: [_as_2d(x) for name in cell.names for x in cell.seed_stats(name)] for cell in group}
         matrix = np.concatenate([x for cell in group for x in flat[cell.key]], axis=1)
-        ident = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+        ident = ids_sha(ids)
         boot, flips = shared_sums(matrix, est.n_resamples, seed=stable_seed(est.seed, job.key, "shared", ident))
         start, n = 0, len(ids)
         for cell in group:

@@ -79,6 +79,11 @@ class UnitDigest:
         return out
 
 
+def ids_sha(ids: Sequence[str]) -> str:
+    """The sha256 naming a list of example ids (the seed of a cell's shared draws)."""
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
 def digest_records(records: list[dict], metrics: Sequence[str], attributes: Sequence[str], *,
                    path: Path | None = None, offsets: Sequence[int] | None = None) -> UnitDigest:
     """The digest of ``records`` (kept in memory unless ``path`` and ``offsets`` say where they are)."""
@@ -181,6 +186,30 @@ class DigestCache:
             self._write(target, digest)
             self._stamp(path, sha)
         return digest
+
+    def ids_sha(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str], attributes: Sequence[str],
+                loaded: dict | None = None) -> str:
+        """The sha256 of the unit's example ids (first appearances, in order: what cells align on), its
+        predictions checked as :meth:`check` does. Kept in the cache under the predictions' sha256; computed
+        from the digest when not there (put into ``loaded`` under the unit, so it is not loaded twice)."""
+        sha = str(meta.get("sha256"))
+        target = self.root / "ids" / sha[:2] / f"{sha}.txt" if self.root is not None else None
+        if target is not None:
+            try:
+                known = target.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError):
+                known = ""
+            if len(known) == 64 and all(c in "0123456789abcdef" for c in known):
+                self.check(store, unit, meta)
+                return known
+        digest = self.load(store, unit, meta, metrics, attributes)
+        if loaded is not None:
+            loaded[(str(store.root), unit)] = digest
+        known = ids_sha(list(digest.positions))
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(target, known, durable=False)
+        return known
 
     def _stored_columns(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
                         attributes: Sequence[str]) -> UnitDigest | None:

@@ -46,7 +46,7 @@ class GroupCache:
         try:
             body = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
             with np.load(self.root / f"{key}.npz", allow_pickle=False) as arrays:
-                return _decode(body, {k: arrays[k] for k in arrays.files})
+                return decode(body, {k: arrays[k] for k in arrays.files})
         except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
             return None
 
@@ -57,7 +57,7 @@ class GroupCache:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {}
-        body = _encode(result, arrays)
+        body = encode(result, arrays)
         tag = f"{os.getpid()}.tmp"
         np.savez(self.root / f".{key}.{tag}.npz", **arrays)
         (self.root / f".{key}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
@@ -91,7 +91,7 @@ def _put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
     return name
 
 
-def _encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
+def encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
     cells = [{"key": list(c.key), "names": c.names, "n": c.n, "point": _put(arrays, c.point),
               "seed_points": [_put(arrays, s) for s in c.seed_points], "rows": c.rows,
               "samples": None if c.samples is None else _put(arrays, c.samples)} for c in result.cells]
@@ -102,7 +102,7 @@ def _encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
             "drops": result.drops, "examples": result.examples, "pooled": pooled}
 
 
-def _decode(body: dict, arrays: dict[str, np.ndarray]) -> GroupResult:
+def decode(body: dict, arrays: dict[str, np.ndarray]) -> GroupResult:
     cells = [CellResult(tuple(c["key"]), list(c["names"]), int(c["n"]), arrays[c["point"]],
                         [arrays[s] for s in c["seed_points"]], c["rows"],
                         None if c["samples"] is None else arrays[c["samples"]]) for c in body["cells"]]

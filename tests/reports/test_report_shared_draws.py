@@ -157,3 +157,38 @@ def test_shared_permutation_p_values_are_uniform_under_the_null() -> None:
     p = np.array(p_values)
     assert 0.02 <= (p <= 0.05).mean() <= 0.09
     assert 0.4 <= (p <= 0.5).mean() <= 0.6
+
+
+def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_report(
+        runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shared draws cache a job's result per system: with one more submission only its parts (and the
+    baseline's columns it is compared with) are computed, and the site is byte-identical to one built from
+    an empty cache."""
+    import harness.stats.bysystem as bysystem
+
+    computed: list[set[str]] = []
+    real = bysystem.compute_group
+
+    def spy(job, *args, **kwargs):  # type: ignore[no-untyped-def]
+        computed.append(set(job.systems))
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(bysystem, "compute_group", spy)
+    cache = tmp_path / "cache"
+    names = ["base", "mid", "robust-1", "robust-2", "robust-3"]
+    build_site([runs[n] for n in names], tmp_path / "before", n_resamples=RESAMPLES, draws="shared", cache_dir=cache)
+    assert computed and all(s == {"system-00", "system-01", "robust"} for s in computed)
+    computed.clear()
+    build_site([runs[n] for n in [*names, "late"]], tmp_path / "warm", n_resamples=RESAMPLES, draws="shared",
+               cache_dir=cache)
+    assert computed and all(s == {"system-00", "system-03"} for s in computed), computed
+    build_site([runs[n] for n in [*names, "late"]], tmp_path / "fresh", n_resamples=RESAMPLES, draws="shared",
+               cache_dir=tmp_path / "empty")
+    pages = sorted(p.name for p in (tmp_path / "fresh").iterdir() if p.suffix in (".html", ".json", ".csv"))
+    assert len(pages) > 10 and any(p.startswith("examples-") for p in pages)
+    for page in pages:
+        assert (tmp_path / "warm" / page).read_bytes() == (tmp_path / "fresh" / page).read_bytes(), page
+    computed.clear()
+    build_site([runs[n] for n in [*names, "late"]], tmp_path / "again", n_resamples=RESAMPLES, draws="shared",
+               cache_dir=cache)
+    assert computed == []  # nothing changed: every part from the cache

@@ -186,8 +186,17 @@ class Analysis:
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
         self._results = PartCache(cache_dir / "cells") if cache_dir else None
         self._inputs: dict[str, list[str | None]] = defaultdict(list)  # task → its jobs' input fingerprints
+        self._system_inputs: dict[str, dict[str, list | None]] = defaultdict(dict)  # task → system → its units
         for job in jobs_:
             self._inputs[job.task].append(job.fingerprint())
+            for cond, per_sys in sorted(job.units.items()):
+                for name, refs in per_sys.items():
+                    own = self._system_inputs[job.task].setdefault(name, [])
+                    shas = [ref.meta.get("sha256") if ref.records is None else None for ref in refs]
+                    if own is None or not all(isinstance(sha, str) for sha in shas):
+                        self._system_inputs[job.task][name] = None
+                    else:
+                        own.append([*job.key[1:], cond, shas])
         self._run(jobs_, max(1, jobs), digests, self._results, examples_per_section, progress)
 
     # ----- construction -------------------------------------------------------------------------------
@@ -260,6 +269,8 @@ class Analysis:
         under the task's jobs' inputs and the settings."""
         args = (self.buckets, self.task_conditions(task), self.names, self.ranked.get(task, ""), pooled, self.seed,
                 self.alpha, self.est.draws)
+        if self.est.draws == "shared" and self._results is not None:
+            return self._buckets_by_system(task, args, pool)
         key = None
         if self._results is not None and all(f is not None for f in self._inputs.get(task, [None])):
             present = {name for cond in pooled.values() for name in cond}
@@ -274,6 +285,32 @@ class Analysis:
         if key is not None and self._results is not None:
             self._results.save_rows(key, rows)
         return _Ready(rows)
+
+    def _buckets_by_system(self, task: str, args: tuple, pool: multiprocessing.pool.Pool | None) -> object:
+        """Shared draws: a system's bucket scores depend on its own rows alone (:func:`bucket_scores`), so they
+        are cached per system and only the systems without cached rows are computed."""
+        assert self._results is not None
+        pooled = args[4]
+        present = [n for n in self.names if any(n in cond for cond in pooled.values())]
+        keys = {}
+        for name in present:
+            units = self._system_inputs.get(task, {}).get(name)
+            if units is not None:
+                keys[name] = rows_key("buckets-system", task, name, units, self.est.key([name]), args[3], args[1],
+                                      [(b.name, b.attribute, list(b.edges)) for b in self.buckets])
+        cached = {n: rows for n, k in keys.items() if (rows := self._results.rows(k)) is not None}
+        missing = [n for n in present if n not in cached]
+        order = {"bucket": {(b.name, b.attribute): i for i, b in enumerate(self.buckets)},
+                 "condition": {c: i for i, c in enumerate(args[1])}, "submission": {n: i for i, n in enumerate(self.names)}}
+        sub = (args[0], args[1], missing, args[3], {c: {n: v for n, v in s.items() if n in missing}
+                                                    for c, s in pooled.items()}, *args[5:])
+        if not missing:
+            handle: object = _Ready([])
+        elif pool is not None:
+            handle = pool.apply_async(bucket_scores, sub)
+        else:
+            handle = _Ready(bucket_scores(*sub))
+        return _BySystem(handle, cached, keys, self._results, order)
 
     def _absorb(self, out: GroupResult, pooled: dict) -> None:
         task = out.key[0]
@@ -459,6 +496,25 @@ def _in_order(pool: multiprocessing.pool.Pool, fn: Callable, items: list, ahead:
         for item in itertools.islice(rest, 1):
             queue.append(pool.apply_async(fn, (item,)))
         yield result
+
+
+class _BySystem:
+    """Bucket rows of a task: the cached systems' and those being computed, in :func:`bucket_scores` order;
+    the computed ones cached per system when they arrive."""
+
+    def __init__(self, handle: object, cached: dict[str, list[dict]], keys: dict[str, str], cache: GroupCache,
+                 order: dict[str, dict]) -> None:
+        self.handle, self.cached, self.keys, self.cache, self.order = handle, cached, keys, cache, order
+
+    def get(self) -> list[dict]:
+        fresh = self.handle.get()  # type: ignore[attr-defined]
+        for name, key in self.keys.items():
+            if name not in self.cached:
+                self.cache.save_rows(key, [r for r in fresh if r["submission"] == name])
+        rows = [r for rows in self.cached.values() for r in rows] + fresh
+        o = self.order
+        return sorted(rows, key=lambda r: (o["bucket"][(r["bucket"], r["attribute"])], o["condition"][r["condition"]],
+                                           o["submission"][r["submission"]]))
 
 
 class _Saving:

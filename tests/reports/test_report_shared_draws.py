@@ -174,6 +174,16 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
         return real(job, *args, **kwargs)
 
     monkeypatch.setattr(bysystem, "compute_group", spy)
+    import harness.stats.analysis as analysis_module
+
+    scored: list[list[str]] = []
+    real_buckets = analysis_module.bucket_scores
+
+    def bucket_spy(buckets, conditions, names, *args):  # type: ignore[no-untyped-def]
+        scored.append(list(names))
+        return real_buckets(buckets, conditions, names, *args)
+
+    monkeypatch.setattr(analysis_module, "bucket_scores", bucket_spy)
     cache = tmp_path / "cache"
     names = ["base", "mid", "robust-1", "robust-2", "robust-3"]
     build_site([runs[n] for n in names], tmp_path / "before", n_resamples=RESAMPLES, draws="shared", cache_dir=cache)
@@ -182,6 +192,7 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "warm", n_resamples=RESAMPLES, draws="shared",
                cache_dir=cache)
     assert computed and all(s == {"system-00", "system-03"} for s in computed), computed
+    assert scored[-1] == ["system-03"]  # bucket scores: the new system's only
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "fresh", n_resamples=RESAMPLES, draws="shared",
                cache_dir=tmp_path / "empty")
     pages = sorted(p.name for p in (tmp_path / "fresh").iterdir() if p.suffix in (".html", ".json", ".csv"))
@@ -189,6 +200,7 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
     for page in pages:
         assert (tmp_path / "warm" / page).read_bytes() == (tmp_path / "fresh" / page).read_bytes(), page
     computed.clear()
+    scored.clear()
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "again", n_resamples=RESAMPLES, draws="shared",
                cache_dir=cache)
-    assert computed == []  # nothing changed: every part from the cache
+    assert computed == [] and scored == []  # nothing changed: every part and bucket row from the cache

@@ -121,7 +121,7 @@ class PartCache(GroupCache):
         try:
             body = json.loads((self.root / f"part-{key}.json").read_text(encoding="utf-8"))
             with np.load(self.root / f"part-{key}.npz", allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
+                arrays = _unpack({k: npz[k] for k in npz.files}, body["index"])
             views = {cond: View(arrays[v["ids"]].tolist(), {}, arrays[v["pred"]], {}, Path(v["path"]),
                                 arrays[v["offsets"]]) for cond, v in body["views"].items()}
             return decode(body["result"], arrays), views
@@ -138,11 +138,37 @@ class PartCache(GroupCache):
                 names.append(f"a{len(arrays)}")
                 arrays[names[-1]] = value
             body["views"][cond] = {"ids": names[0], "pred": names[1], "offsets": names[2], "path": str(v.path)}
+        packed, body["index"] = _pack(arrays)
         tag = f"{os.getpid()}.tmp"
-        np.savez(self.root / f".part-{key}.{tag}.npz", **arrays)
+        np.savez(self.root / f".part-{key}.{tag}.npz", **packed)
         (self.root / f".part-{key}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         os.replace(self.root / f".part-{key}.{tag}.npz", self.root / f"part-{key}.npz")
         os.replace(self.root / f".part-{key}.{tag}.json", self.root / f"part-{key}.json")
+
+
+def _pack(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, list]]:
+    """Many small arrays as one flat array per dtype (a part holds hundreds; reading each is what costs) and
+    the index to cut them back: name → [dtype, offset, shape]."""
+    flat: dict[str, list[np.ndarray]] = {}
+    index: dict[str, list] = {}
+    sizes: dict[str, int] = {}
+    for name, value in arrays.items():
+        value = np.ascontiguousarray(value)
+        kind = value.dtype.str
+        index[name] = [kind, sizes.get(kind, 0), list(value.shape)]
+        flat.setdefault(kind, []).append(value.reshape(-1))
+        sizes[kind] = sizes.get(kind, 0) + value.size
+    return {f"d{i}": np.concatenate(parts) for i, parts in enumerate(flat.values())}, \
+        {"arrays": index, "dtypes": list(flat)}
+
+
+def _unpack(packed: dict[str, np.ndarray], index: dict) -> dict[str, np.ndarray]:
+    by_kind = {kind: packed[f"d{i}"] for i, kind in enumerate(index["dtypes"])}
+    out = {}
+    for name, (kind, start, shape) in index["arrays"].items():
+        size = int(np.prod(shape)) if shape else 1
+        out[name] = by_kind[kind][start:start + size].reshape(shape)
+    return out
 
 
 def compute_by_system(job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int,

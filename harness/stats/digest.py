@@ -72,10 +72,22 @@ class UnitDigest:
         if self.path is None:
             raise ValueError("digest has neither records nor a file")
         out = []
-        with self.path.open("rb") as handle:
+        last = len(self.offsets) - 1
+        with self.path.open("rb", buffering=0) as handle:
+            fd = handle.fileno()
             for i in rows:
-                handle.seek(int(self.offsets[i]))
-                out.append(orjson.loads(handle.readline()))
+                start = int(self.offsets[i])
+                if i < last and int(self.offsets[i + 1]) > start:  # the record ends where the next begins
+                    out.append(orjson.loads(os.pread(fd, int(self.offsets[i + 1]) - start, start)))
+                else:
+                    handle.seek(start)
+                    line = b""
+                    while not line.endswith(b"\n"):
+                        chunk = handle.read(65536)
+                        if not chunk:
+                            break
+                        line += chunk
+                    out.append(orjson.loads(line.split(b"\n", 1)[0]))
         return out
 
 
@@ -129,7 +141,7 @@ class DigestCache:
 
     def _stamp_path(self, path: Path) -> Path:
         assert self.root is not None
-        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+        name = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:32]
         return self.root / "stamps" / name[:2] / f"{name}.json"
 
     @staticmethod

@@ -269,15 +269,17 @@ def shared_sums(
     const = np.all(matrix == matrix[:1], axis=0)
     varying = np.ascontiguousarray(matrix[:, ~const])
     chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
-    index = np.int32 if n < 2**31 else np.int64
+    index = np.int32 if chunk * n < 2**31 else np.int64
 
     def work(rng: np.random.Generator, size: int) -> np.ndarray:
-        idx = rng.integers(0, n, size=(size, n), dtype=index).astype(np.int64)
-        idx += (np.arange(size, dtype=np.int64) * n)[:, None]
+        # row b's indices offset by b * n, so one bincount counts every resample of the chunk
+        idx = rng.integers(0, n, size=(size, n), dtype=index)
+        idx += (np.arange(size, dtype=index) * n)[:, None]
         counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
         if not flips:
             return counts @ varying
-        coins = rng.integers(0, 2, size=(size, n), dtype=np.int8).astype(np.float64)
+        bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit
+        coins = np.unpackbits(bits, count=size * n).reshape(size, n).astype(np.float64)
         return np.concatenate([counts @ varying, coins @ varying, coins.sum(axis=1, keepdims=True)], axis=1)
 
     both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)

@@ -204,3 +204,25 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "again", n_resamples=RESAMPLES, draws="shared",
                cache_dir=cache)
     assert computed == [] and scored == []  # nothing changed: every part and bucket row from the cache
+
+
+def test_parts_give_the_numbers_of_the_whole_job_also_when_a_submission_lacks_examples(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    """Cached per system or computed whole (no cache), the same numbers; a submission holding fewer examples
+    changes the ids its jobs align on, so those jobs are computed whole, and their numbers are still the same."""
+    tasks = [t for t in TASKS if t.name in ("xnli", "panx")]
+    write_submission(tmp_path / "short", 3, 4, tasks, ["de", "sw"], ["clean", "typos.keyboard"], 60, seed=3)
+    dirs = [runs["base"], runs["mid"], tmp_path / "short"]
+
+    def numbers(cache: Path | None) -> tuple:
+        a = Analysis(group_systems(load_runs(dirs)), n_resamples=500, slices={}, draws="shared", cache_dir=cache)
+        return (a.cell_rows(), [r for rows in a.comparisons.values() for r in rows],
+                [r for rows in a.gains.values() for r in rows], a.examples, a.bucket_rows)
+
+    whole = numbers(None)
+    assert numbers(tmp_path / "cache") == whole
+    assert numbers(tmp_path / "cache") == whole  # from the cache
+    parts = list((tmp_path / "cache" / "cells").glob("part-*.json"))
+    assert parts  # the jobs the short submission is not in are cut by system
+    held = {r["n"] for r in whole[0] if r["task"] == "xnli" and r["condition"] in ("clean", "typos.keyboard")}
+    assert held == {60}  # aligned on the examples all systems hold

@@ -48,7 +48,7 @@ from harness.stats.bootstrap import (
     rank_groups,
     rank_intervals,
 )
-from harness.stats.bysystem import PartCache, compute_by_system
+from harness.stats.bysystem import PartCache, compute_by_system, system_units
 from harness.stats.cells import (
     DRAWS,
     SEED_TEST,
@@ -189,14 +189,10 @@ class Analysis:
         self._system_inputs: dict[str, dict[str, list | None]] = defaultdict(dict)  # task → system → its units
         for job in jobs_:
             self._inputs[job.task].append(job.fingerprint())
-            for cond, per_sys in sorted(job.units.items()):
-                for name, refs in per_sys.items():
-                    own = self._system_inputs[job.task].setdefault(name, [])
-                    shas = [ref.meta.get("sha256") if ref.records is None else None for ref in refs]
-                    if own is None or not all(isinstance(sha, str) for sha in shas):
-                        self._system_inputs[job.task][name] = None
-                    else:
-                        own.append([*job.key[1:], cond, shas])
+            for name in job.systems:
+                units, own = system_units(job, name), self._system_inputs[job.task].get(name, [])
+                self._system_inputs[job.task][name] = None if own is None or units is None else \
+                    [*own, [*job.key[1:], units]]
         self._run(jobs_, max(1, jobs), digests, self._results, examples_per_section, progress)
 
     # ----- construction -------------------------------------------------------------------------------

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from harness.stats.cells import (
     compute_group,
 )
 from harness.stats.digest import DigestCache, UnitDigest
-from harness.stats.groupcache import VERSION, GroupCache, decode, encode, rows_key
+from harness.stats.groupcache import DAMAGED, VERSION, GroupCache, decode, encode, put, rows_key
 
 View = UnitDigest  # a first seed's ids, prediction keys and record offsets (no statistics)
 
@@ -55,9 +53,17 @@ class _Loaded(DigestCache):
         return self.loaded[key]
 
 
-def _refs_fingerprint(job: GroupJob, name: str) -> list:
-    return [[cond, [ref.meta.get("sha256") for ref in per_sys[name]], job.metrics.get(cond, [])]
-            for cond, per_sys in sorted(job.units.items()) if name in per_sys]
+def system_units(job: GroupJob, name: str) -> list | None:
+    """What ``name``'s numbers in ``job`` depend on in its inputs: per condition its seeds' predictions sha256
+    and the metrics; None when a unit has none (records held in memory)."""
+    out = []
+    for cond, per_sys in sorted(job.units.items()):
+        if name in per_sys:
+            shas = [ref.meta.get("sha256") if ref.records is None else None for ref in per_sys[name]]
+            if not all(isinstance(sha, str) for sha in shas):
+                return None
+            out.append([cond, shas, job.metrics.get(cond, [])])
+    return out
 
 
 def part_key(job: GroupJob, name: str, idents: dict[str, str], est: Estimator, ranked: str,
@@ -65,8 +71,8 @@ def part_key(job: GroupJob, name: str, idents: dict[str, str], est: Estimator, r
     """What ``name``'s part of ``job`` depends on: its units, the baseline's (when it is another system of the
     job), the ids of each condition, and its and the baseline's settings."""
     baseline = est.baseline if est.baseline in job.systems and est.baseline != name else None
-    body = [VERSION, "part", list(job.key), name, _refs_fingerprint(job, name),
-            None if baseline is None else _refs_fingerprint(job, baseline), sorted(idents.items()),
+    body = [VERSION, "part", list(job.key), name, system_units(job, name),
+            None if baseline is None else system_units(job, baseline), sorted(idents.items()),
             est.key([name] if baseline is None else [name, baseline]), ranked, list(attributes), per_page]
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:32]
 
@@ -119,31 +125,22 @@ class PartCache(GroupCache):
 
     def load_part(self, key: str) -> tuple[GroupResult, dict[str, View]] | None:
         try:
-            body = json.loads((self.root / f"part-{key}.json").read_text(encoding="utf-8"))
-            with np.load(self.root / f"part-{key}.npz", allow_pickle=False) as npz:
-                arrays = _unpack({k: npz[k] for k in npz.files}, body["index"])
+            body, packed = self.read_entry(f"part-{key}")
+            arrays = _unpack(packed, body["index"])
             views = {cond: View(arrays[v["ids"]].tolist(), {}, arrays[v["pred"]], {}, Path(v["path"]),
                                 arrays[v["offsets"]]) for cond, v in body["views"].items()}
             return decode(body["result"], arrays), views
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
+        except DAMAGED:
             return None
 
     def save_part(self, key: str, part: GroupResult, views: dict[str, View]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {}
         body = {"result": encode(part, arrays), "views": {}}
         for cond, v in views.items():
-            names = []
-            for value in (np.asarray(v.ids, dtype=str), v.pred, v.offsets):
-                names.append(f"a{len(arrays)}")
-                arrays[names[-1]] = value
-            body["views"][cond] = {"ids": names[0], "pred": names[1], "offsets": names[2], "path": str(v.path)}
+            body["views"][cond] = {"ids": put(arrays, np.asarray(v.ids, dtype=str)), "pred": put(arrays, v.pred),
+                                   "offsets": put(arrays, v.offsets), "path": str(v.path)}
         packed, body["index"] = _pack(arrays)
-        tag = f"{os.getpid()}.tmp"
-        np.savez(self.root / f".part-{key}.{tag}.npz", **packed)
-        (self.root / f".part-{key}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-        os.replace(self.root / f".part-{key}.{tag}.npz", self.root / f"part-{key}.npz")
-        os.replace(self.root / f".part-{key}.{tag}.json", self.root / f"part-{key}.json")
+        self.write_entry(f"part-{key}", body, packed)
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, list]]:
@@ -183,8 +180,7 @@ def compute_by_system(job: GroupJob, est: Estimator, ranked: str, attributes: Se
             for ref in refs:
                 if ref.store is None or ref.records is not None:
                     return None
-                shas.add(digests.ids_sha(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes,
-                                         loaded.loaded))
+                shas.add(loaded.ids_sha(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes))
         if len(shas) != 1:
             return None
         idents[cond] = shas.pop()

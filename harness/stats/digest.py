@@ -72,22 +72,13 @@ class UnitDigest:
         if self.path is None:
             raise ValueError("digest has neither records nor a file")
         out = []
-        last = len(self.offsets) - 1
         with self.path.open("rb", buffering=0) as handle:
             fd = handle.fileno()
+            size = os.fstat(fd).st_size
             for i in rows:
                 start = int(self.offsets[i])
-                if i < last and int(self.offsets[i + 1]) > start:  # the record ends where the next begins
-                    out.append(orjson.loads(os.pread(fd, int(self.offsets[i + 1]) - start, start)))
-                else:
-                    handle.seek(start)
-                    line = b""
-                    while not line.endswith(b"\n"):
-                        chunk = handle.read(65536)
-                        if not chunk:
-                            break
-                        line += chunk
-                    out.append(orjson.loads(line.split(b"\n", 1)[0]))
+                end = int(self.offsets[i + 1]) if i + 1 < len(self.offsets) else size  # where the next record begins
+                out.append(orjson.loads(os.pread(fd, end - start, start)))
         return out
 
 
@@ -199,11 +190,11 @@ class DigestCache:
             self._stamp(path, sha)
         return digest
 
-    def ids_sha(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str], attributes: Sequence[str],
-                loaded: dict | None = None) -> str:
+    def ids_sha(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str], attributes: Sequence[str]
+                ) -> str:
         """The sha256 of the unit's example ids (first appearances, in order: what cells align on), its
         predictions checked as :meth:`check` does. Kept in the cache under the predictions' sha256; computed
-        from the digest when not there (put into ``loaded`` under the unit, so it is not loaded twice)."""
+        from the unit's digest (:meth:`load`) when not there."""
         sha = str(meta.get("sha256"))
         target = self.root / "ids" / sha[:2] / f"{sha}.txt" if self.root is not None else None
         if target is not None:
@@ -215,8 +206,6 @@ class DigestCache:
                 self.check(store, unit, meta)
                 return known
         digest = self.load(store, unit, meta, metrics, attributes)
-        if loaded is not None:
-            loaded[(str(store.root), unit)] = digest
         known = ids_sha(list(digest.positions))
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)

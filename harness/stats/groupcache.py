@@ -22,6 +22,8 @@ import numpy as np
 from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
 
 VERSION = 1
+DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile)
+"""What reading a missing or damaged entry raises (it is then recomputed)."""
 
 
 class GroupCache:
@@ -44,10 +46,8 @@ class GroupCache:
         if key is None:
             return None
         try:
-            body = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
-            with np.load(self.root / f"{key}.npz", allow_pickle=False) as arrays:
-                return decode(body, {k: arrays[k] for k in arrays.files})
-        except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
+            return decode(*self.read_entry(key))
+        except DAMAGED:
             return None
 
     def save(self, job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int,
@@ -55,14 +55,24 @@ class GroupCache:
         key = self._key(job, est, ranked, attributes, per_page)
         if key is None:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {}
         body = encode(result, arrays)
+        self.write_entry(key, body, arrays)
+
+    def read_entry(self, stem: str) -> tuple[dict, dict[str, np.ndarray]]:
+        """The JSON body and arrays of entry ``stem`` (raises one of :data:`DAMAGED` when missing or damaged)."""
+        body = json.loads((self.root / f"{stem}.json").read_text(encoding="utf-8"))
+        with np.load(self.root / f"{stem}.npz", allow_pickle=False) as arrays:
+            return body, {k: arrays[k] for k in arrays.files}
+
+    def write_entry(self, stem: str, body: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Entry ``stem``: its arrays, then its JSON body (which marks it done), each renamed into place."""
+        self.root.mkdir(parents=True, exist_ok=True)
         tag = f"{os.getpid()}.tmp"
-        np.savez(self.root / f".{key}.{tag}.npz", **arrays)
-        (self.root / f".{key}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-        os.replace(self.root / f".{key}.{tag}.npz", self.root / f"{key}.npz")
-        os.replace(self.root / f".{key}.{tag}.json", self.root / f"{key}.json")  # the JSON last: it marks done
+        np.savez(self.root / f".{stem}.{tag}.npz", **arrays)
+        (self.root / f".{stem}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        os.replace(self.root / f".{stem}.{tag}.npz", self.root / f"{stem}.npz")
+        os.replace(self.root / f".{stem}.{tag}.json", self.root / f"{stem}.json")
 
 
     def rows(self, key: str) -> list[dict] | None:
@@ -85,17 +95,17 @@ def rows_key(*parts: object) -> str:
     return hashlib.sha256(json.dumps([VERSION, *parts], default=repr).encode()).hexdigest()[:32]
 
 
-def _put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
+def put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
     name = f"a{len(arrays)}"
     arrays[name] = np.asarray(value)
     return name
 
 
 def encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
-    cells = [{"key": list(c.key), "names": c.names, "n": c.n, "point": _put(arrays, c.point),
-              "seed_points": [_put(arrays, s) for s in c.seed_points], "rows": c.rows,
-              "samples": None if c.samples is None else _put(arrays, c.samples)} for c in result.cells]
-    pooled = {cond: {name: [[_put(arrays, stats), {a: _put(arrays, v) for a, v in attrs.items()}]
+    cells = [{"key": list(c.key), "names": c.names, "n": c.n, "point": put(arrays, c.point),
+              "seed_points": [put(arrays, s) for s in c.seed_points], "rows": c.rows,
+              "samples": None if c.samples is None else put(arrays, c.samples)} for c in result.cells]
+    pooled = {cond: {name: [[put(arrays, stats), {a: put(arrays, v) for a, v in attrs.items()}]
                             for stats, attrs in seeds] for name, seeds in systems.items()}
               for cond, systems in result.pooled.items()}
     return {"key": list(result.key), "cells": cells, "comparisons": result.comparisons, "gains": result.gains,

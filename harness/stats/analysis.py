@@ -48,7 +48,7 @@ from harness.stats.bootstrap import (
     rank_groups,
     rank_intervals,
 )
-from harness.stats.bysystem import PartCache, compute_by_system, system_units
+from harness.stats.bysystem import PartCache, compute_by_system, job_idents, system_units
 from harness.stats.cells import (
     DRAWS,
     SEED_TEST,
@@ -96,14 +96,17 @@ class _Average:
     parts_of: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, part: str, cell: CellResult) -> None:
+        """The cell's points; and its resamples, of the systems it carries them of (the others' sums come from
+        :meth:`Analysis._summaries`)."""
         assert cell.samples is not None
         self.parts.append(part)
         for i, name in enumerate(cell.names):
-            column = cell.samples[:, i]
-            self.sums[name] = column.copy() if name not in self.sums else self.sums[name] + column
             self.points[name].append(cell.point[i])
             self.seeds[name].append(cell.seed_points[i])
             self.parts_of[name].append(part)
+        for _, name, j in cell.columns():
+            column = cell.samples[:, j]
+            self.sums[name] = column.copy() if name not in self.sums else self.sums[name] + column
 
     def common(self, order: Sequence[str]) -> Distribution | None:
         """The systems present in every cell, averaged over all cells."""
@@ -128,9 +131,9 @@ class _Average:
 
 
 def _worker(args: tuple) -> GroupResult:
-    job, est, ranked, attributes, per_page, digests, results = args
+    job, est, ranked, attributes, per_page, digests, results, idents, skip = args
     if results is not None and est.draws == "shared":  # cached per system (:mod:`harness.stats.bysystem`)
-        out = compute_by_system(job, est, ranked, attributes, per_page, digests, results)
+        out = compute_by_system(job, est, ranked, attributes, per_page, digests, results, idents, skip)
         if out is not None:
             return out
     if results is not None:
@@ -145,6 +148,11 @@ def _worker(args: tuple) -> GroupResult:
     if results is not None:
         results.save(job, est, ranked, attributes, per_page, out)
     return out
+
+
+def _idents(args: tuple) -> dict[str, str] | None:
+    job, attributes, digests = args
+    return job_idents(job, attributes, digests)
 
 
 class Analysis:
@@ -182,6 +190,10 @@ class Analysis:
         self.bucket_rows: dict[str, list[dict]] = {}
         self._task_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
         self._slice_avg: dict[tuple[str, str, str], _Average] = defaultdict(_Average)
+        # shared draws, per task: systems whose averages and bucket rows are cached (their parts' arrays are not
+        # read), those cached sums and rows, and the tasks a job of which was computed whole
+        self._summarized: dict[str, dict[str, tuple[dict, list[dict]]]] = defaultdict(dict)
+        self._whole: set[str] = set()
         jobs_ = self._plan()
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
         self._results = PartCache(cache_dir / "cells") if cache_dir else None
@@ -233,13 +245,14 @@ class Analysis:
         ahead, so a task's bucket job runs soon after its last job and its pooled rows are dropped then, not at
         the end of the report."""
         attributes = sorted({b.attribute for b in self.buckets})
-        work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results)
-                for job in jobs]
-        parallel = n_jobs > 1 and len(work) > 1
+        parallel = n_jobs > 1 and len(jobs) > 1
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(work)), initializer=set_threads,
+        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(jobs)), initializer=set_threads,
                                                         initargs=(1,)) if parallel else None
         try:
+            idents = self._summaries(jobs, attributes, digests, pool)
+            work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results,
+                     idents[i], frozenset(self._summarized.get(job.task, {}))) for i, job in enumerate(jobs)]
             outs = _in_order(pool, _worker, work, 2 * n_jobs) if pool is not None else map(_worker, work)
             pending: list[tuple[str, object]] = []
             pooled: dict = {}
@@ -247,25 +260,88 @@ class Analysis:
             for done, out in enumerate(outs, 1):
                 if out.key[0] != current:
                     if current is not None:
-                        pending.append((current, self._buckets_of(current, pooled, pool)))
+                        pending.append((current, self._finish(current, pooled, pool)))
                     current, pooled = out.key[0], {}
+                if not out.by_system:
+                    self._whole.add(out.key[0])
                 self._absorb(out, pooled)
                 if progress is not None:
                     progress(done, len(work))
             if current is not None:
-                pending.append((current, self._buckets_of(current, pooled, pool)))
+                pending.append((current, self._finish(current, pooled, pool)))
             for task, handle in pending:
                 self.bucket_rows[task] = handle.get()  # type: ignore[attr-defined]
         finally:
             if pool is not None:
                 pool.terminate()
 
+    # ----- shared draws: what is cached per (task, system) --------------------------------------------
+    def _summary_key(self, task: str, name: str) -> str:
+        """What a system's task and slice averages depend on when every job of the task is cut by system."""
+        return rows_key("averages", task, name, self._system_inputs[task][name], self.est.key([name]),
+                        self.ranked.get(task, ""), sorted(self.slices.items()))
+
+    def _bucket_key(self, task: str, name: str) -> str:
+        """What a system's bucket rows depend on: its own units' records (:func:`bucket_scores`)."""
+        return rows_key("buckets-system", task, name, self._system_inputs[task][name], self.est.key([name]),
+                        self.ranked.get(task, ""), [(b.name, b.attribute, list(b.edges)) for b in self.buckets])
+
+    def _summaries(self, jobs: list[GroupJob], attributes: list[str], digests: DigestCache,
+                   pool: multiprocessing.pool.Pool | None) -> list[dict[str, str] | None]:
+        """Shared draws: the systems of each task whose averages and bucket rows are cached, kept (with those) in
+        ``_summarized`` when every job of the task can be cut by system; and the ids per condition of each job
+        of those tasks (None for the others: the job finds them itself)."""
+        idents: list[dict[str, str] | None] = [None] * len(jobs)
+        if self.est.draws != "shared" or not isinstance(self._results, PartCache):
+            return idents
+        candidates: dict[str, dict[str, tuple[dict, list[dict]]]] = {}
+        for task, systems in self._system_inputs.items():
+            for name, units in systems.items():
+                if units is None:
+                    continue
+                summary = self._results.load_summary(self._summary_key(task, name))
+                rows = self._results.rows(self._bucket_key(task, name)) if summary is not None else None
+                if summary is not None and rows is not None:
+                    candidates.setdefault(task, {})[name] = (summary, rows)
+        chosen = [i for i, job in enumerate(jobs) if job.task in candidates]
+        if not chosen:
+            return idents
+        args = [(jobs[i], attributes, digests) for i in chosen]
+        found = pool.map(_idents, args, chunksize=4) if pool is not None else [_idents(a) for a in args]
+        for i, got in zip(chosen, found, strict=True):
+            idents[i] = got
+        for task, systems in candidates.items():
+            if all(idents[i] is not None for i, job in enumerate(jobs) if job.task == task):
+                self._summarized[task] = systems
+        return idents
+
+    def _finish(self, task: str, pooled: dict, pool: multiprocessing.pool.Pool | None) -> object:
+        """A task whose last job is in: the cached sums of its summarized systems put in its averages, the other
+        systems' sums cached (when every job of the task was cut by system), and its bucket scores started."""
+        ranked = self.ranked.get(task, "")
+        summarized = self._summarized.get(task, {})
+        for name, (summary, _) in summarized.items():
+            for cond, sums in summary["task"].items():
+                self._task_avg[(task, cond, ranked)].sums[name] = sums
+            for (group, cond), sums in summary["slice"].items():
+                self._slice_avg[(task, group, cond)].sums[name] = sums
+        if isinstance(self._results, PartCache) and self.est.draws == "shared" and task not in self._whole:
+            for name, units in self._system_inputs.get(task, {}).items():
+                if units is None or name in summarized:
+                    continue
+                summary = {"task": {k[1]: a.sums[name] for k, a in self._task_avg.items()
+                                    if k[0] == task and k[2] == ranked and name in a.sums},
+                           "slice": {(k[1], k[2]): a.sums[name] for k, a in self._slice_avg.items()
+                                     if k[0] == task and name in a.sums}}
+                self._results.save_summary(self._summary_key(task, name), summary)
+        return self._buckets_of(task, pooled, pool)
+
     def _buckets_of(self, task: str, pooled: dict, pool: multiprocessing.pool.Pool | None) -> object:
         """The bucket scores of ``task`` (serial), or the pool's handle on them; cached beside the jobs' results
         under the task's jobs' inputs and the settings."""
         args = (self.buckets, self.task_conditions(task), self.names, self.ranked.get(task, ""), pooled, self.seed,
                 self.alpha, self.est.draws)
-        if self.est.draws == "shared" and self._results is not None:
+        if self.est.draws == "shared" and self._results is not None and task not in self._whole:
             return self._buckets_by_system(task, args, pool)
         key = None
         if self._results is not None and all(f is not None for f in self._inputs.get(task, [None])):
@@ -283,18 +359,17 @@ class Analysis:
         return _Ready(rows)
 
     def _buckets_by_system(self, task: str, args: tuple, pool: multiprocessing.pool.Pool | None) -> object:
-        """Shared draws: a system's bucket scores depend on its own rows alone (:func:`bucket_scores`), so they
-        are cached per system and only the systems without cached rows are computed."""
+        """Shared draws, every job of the task cut by system: a system's bucket scores depend on its own rows
+        alone (:func:`bucket_scores`), so they are cached per system and only the systems without cached rows
+        are computed (those of summarized systems were read before the jobs ran)."""
         assert self._results is not None
-        pooled = args[4]
-        present = [n for n in self.names if any(n in cond for cond in pooled.values())]
-        keys = {}
-        for name in present:
-            units = self._system_inputs.get(task, {}).get(name)
-            if units is not None:
-                keys[name] = rows_key("buckets-system", task, name, units, self.est.key([name]), args[3], args[1],
-                                      [(b.name, b.attribute, list(b.edges)) for b in self.buckets])
-        cached = {n: rows for n, k in keys.items() if (rows := self._results.rows(k)) is not None}
+        pooled, summarized = args[4], self._summarized.get(task, {})
+        present = [n for n in self.names if n in summarized or any(n in cond for cond in pooled.values())]
+        keys = {n: self._bucket_key(task, n) for n in present
+                if self._system_inputs.get(task, {}).get(n) is not None}
+        cached = {n: summarized[n][1] for n in present if n in summarized}
+        cached.update({n: rows for n, k in keys.items() if n not in cached and (rows := self._results.rows(k))
+                       is not None})
         missing = [n for n in present if n not in cached]
         order = {"bucket": {(b.name, b.attribute): i for i, b in enumerate(self.buckets)},
                  "condition": {c: i for i, c in enumerate(args[1])}, "submission": {n: i for i, n in enumerate(self.names)}}
@@ -398,8 +473,9 @@ class Analysis:
                 ranks = rank_intervals([], None, boot=boot, alpha=self.alpha)
                 groups = rank_groups([], None, boot=boot, alpha=self.alpha)
                 group_of = {names[i]: g + 1 for g, members in enumerate(groups) for i in members}
+                intervals = self.est.intervals(names, point, samples, dist.seed_points)
                 for i, name in enumerate(names):
-                    low, high = self.interval(name, point[i], samples[:, i], dist.seed_points[i])
+                    low, high = intervals[i]
                     out["rows"][(name, scope, cond)] = {
                         "value": rounded(point[i]), "ci_low": rounded(low), "ci_high": rounded(high),
                         "over": dist.parts, "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
@@ -407,10 +483,10 @@ class Analysis:
                         **self.est.seed_columns(name, dist.seed_points[i])}
                 if self.baseline in names:
                     b = names.index(self.baseline)
-                    for i, name in enumerate(names):
-                        if i == b:
-                            continue
-                        res = self.difference(b, i, names, point, samples, dist.seed_points)
+                    others = [i for i in range(len(names)) if i != b]
+                    found = self.est.differences([(b, i) for i in others], names, point, samples, dist.seed_points)
+                    for i, res in zip(others, found, strict=True):
+                        name = names[i]
                         row = {"submission": name, "baseline": self.baseline, "scope": scope, "condition": cond,
                                **{k: rounded(v) if k in ("difference", "ci_low", "ci_high") else v
                                   for k, v in res.items()}, **self.est.warning_columns(name)}
@@ -444,8 +520,7 @@ class Analysis:
             return None
         names = dist.names
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
-        raw = [self.difference(i, j, names, dist.point, dist.samples, dist.seed_points)["p_value"]
-               for i, j in pairs]
+        raw = [r["p_value"] for r in self.est.differences(pairs, names, dist.point, dist.samples, dist.seed_points)]
         adjusted = correct_pvalues(raw, self.correction)
         matrix = [[None] * len(names) for _ in names]
         for (i, j), p in zip(pairs, adjusted, strict=True):
@@ -609,11 +684,12 @@ def _assign(bucket: Bucket, values: np.ndarray) -> np.ndarray:
 
 
 def _as_boot(point: np.ndarray, samples: np.ndarray, alpha: float) -> BootstrapResult:
-    low, high = percentile_ci(samples, alpha)
-    diffs = samples[:, :, None] - samples[:, None, :]
-    d_low, d_high = percentile_ci(diffs, alpha)
-    return BootstrapResult(point=point, ci_low=low, ci_high=high, diff=point[:, None] - point[None, :],
-                           diff_ci_low=d_low, diff_ci_high=d_high, samples=samples, alpha=alpha,
+    """Averaged scores as the input of :func:`rank_intervals` and :func:`rank_groups`, which read the point and
+    the samples only: the pairwise intervals (an ``(R, m, m)`` quantile) are left NaN, not computed."""
+    m = len(point)
+    return BootstrapResult(point=point, ci_low=np.full(m, np.nan), ci_high=np.full(m, np.nan),
+                           diff=point[:, None] - point[None, :], diff_ci_low=np.full((m, m), np.nan),
+                           diff_ci_high=np.full((m, m), np.nan), samples=samples, alpha=alpha,
                            n=samples.shape[0], method="averaged")
 
 

@@ -4,23 +4,31 @@ Under shared draws a system's numbers depend on its own predictions, the baselin
 gains) and the example ids the cell aligns on, never on which other systems a report holds
 (:func:`harness.stats.engine.shared_sums`). So a job's result is cached as one *part* per system, keyed by
 those inputs alone, and a report with one more submission computes that submission's parts only: the others
-are read back. A part holds the system's cells (rows, points, the ranked metric's resamples), its comparisons,
-gains and drops, its pooled bucket statistics and, per condition, a view of its first seed's unit (ids,
-prediction keys, record offsets), from which the example browser is rebuilt for every system together.
+are read back. A part is two entries:
+
+- its *head*: the system's cells (rows, points), comparisons, gains and drops and, per condition, a view of its
+  first seed's unit (prediction keys, record offsets, the row of each example id), from which the example
+  browser is rebuilt for every system together;
+- its *arrays*: the ranked metric's resamples and the pooled bucket statistics, read only for a system whose
+  task averages or bucket scores are not cached yet (:class:`harness.stats.analysis.Analysis`).
 
 The ids a cell aligns on are known without loading any digest: each unit's ids are named by a sha256 kept
-beside the digests (:meth:`harness.stats.digest.DigestCache.ids_sha`). When a condition's units do not all
-hold the same ids, the job is computed whole, as with per-test draws.
+beside the digests (:meth:`harness.stats.digest.DigestCache.ids_sha`); the ids themselves are kept once per
+sha256, and the records the browser shows once per job (content-addressed by the predictions' sha256). When a
+condition's units do not all hold the same ids, the job is computed whole, as with per-test draws.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from harness.metrics import METRICS
 from harness.stats.cells import (
@@ -33,10 +41,30 @@ from harness.stats.cells import (
     _examples,
     compute_group,
 )
-from harness.stats.digest import DigestCache, UnitDigest
-from harness.stats.groupcache import DAMAGED, VERSION, GroupCache, decode, encode, put, rows_key
+from harness.stats.digest import DigestCache, UnitDigest, ids_sha
+from harness.stats.groupcache import (
+    DAMAGED,
+    VERSION,
+    GroupCache,
+    decode,
+    decode_pooled,
+    encode,
+    encode_pooled,
+    put,
+    rows_key,
+)
 
-View = UnitDigest  # a first seed's ids, prediction keys and record offsets (no statistics)
+
+@dataclass
+class View:
+    """A first seed's unit as the example browser needs it: its predictions file and sha256, the prediction key
+    and record offset of each row, and ``rows[k]``, the row of the condition's ``k``-th example id."""
+
+    sha: str
+    path: Path
+    pred: np.ndarray
+    offsets: np.ndarray
+    rows: np.ndarray
 
 
 class _Loaded(DigestCache):
@@ -66,6 +94,23 @@ def system_units(job: GroupJob, name: str) -> list | None:
     return out
 
 
+def job_idents(job: GroupJob, attributes: Sequence[str], digests: DigestCache) -> dict[str, str] | None:
+    """Per condition the sha256 of the ids every unit of it holds; None when the job cannot be cut by system
+    (records in memory, or a condition whose units hold different ids)."""
+    idents: dict[str, str] = {}
+    for cond, per_sys in job.units.items():
+        shas = set()
+        for refs in per_sys.values():
+            for ref in refs:
+                if ref.store is None or ref.records is not None:
+                    return None
+                shas.add(digests.ids_sha(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes))
+        if len(shas) != 1:
+            return None
+        idents[cond] = shas.pop()
+    return idents
+
+
 def part_key(job: GroupJob, name: str, idents: dict[str, str], est: Estimator, ranked: str,
              attributes: Sequence[str], per_page: int) -> str:
     """What ``name``'s part of ``job`` depends on: its units, the baseline's (when it is another system of the
@@ -92,7 +137,8 @@ def split(out: GroupResult, name: str) -> GroupResult:
 
 
 def merge(job: GroupJob, names: Sequence[str], parts: dict[str, GroupResult]) -> GroupResult:
-    """The job's result from its systems' parts, in the order :func:`compute_group` gives it."""
+    """The job's result from its systems' parts, in the order :func:`compute_group` gives it. A part read
+    without its arrays adds no resamples column (the cell's ``sampled`` names the systems it has them of)."""
     conds = {cond: i for i, cond in enumerate(sorted(job.units))}
     rank = {n: i for i, n in enumerate(names)}
     by_key: dict[tuple, list[CellResult]] = {}
@@ -100,13 +146,18 @@ def merge(job: GroupJob, names: Sequence[str], parts: dict[str, GroupResult]) ->
         for cell in parts[name].cells:
             by_key.setdefault(cell.key, []).append(cell)
     order = sorted(by_key, key=lambda k: (conds[k[3]], job.metrics.get(k[3], []).index(k[4])))
-    out = GroupResult(job.key)
+    out = GroupResult(job.key, by_system=True)
     for key in order:
         members = by_key[key]
-        samples = None if members[0].samples is None else np.concatenate([m.samples for m in members], axis=1)
+        samples, sampled = None, None
+        if members[0].samples is not None:
+            samples = np.concatenate([m.samples for m in members], axis=1)
+            if samples.shape[1] < len(members):
+                sampled = [m.names[0] for m in members if m.samples.shape[1]]
         out.cells.append(CellResult(key, [m.names[0] for m in members], members[0].n,
                                     np.concatenate([m.point for m in members]),
-                                    [m.seed_points[0] for m in members], [m.rows[0] for m in members], samples))
+                                    [m.seed_points[0] for m in members], [m.rows[0] for m in members], samples,
+                                    sampled))
 
     def rows(field: str) -> list[dict]:
         flat = [r for name in names for r in getattr(parts[name], field)]
@@ -121,26 +172,105 @@ def merge(job: GroupJob, names: Sequence[str], parts: dict[str, GroupResult]) ->
 
 
 class PartCache(GroupCache):
-    """Parts (:func:`split`) and their first-seed views, beside the job results."""
+    """Parts (:func:`split`: a head and its arrays), the ids of each condition, and the records the example
+    browser showed, beside the job results."""
 
-    def load_part(self, key: str) -> tuple[GroupResult, dict[str, View]] | None:
+    def load_part(self, key: str, *, arrays: bool = True) -> tuple[GroupResult, dict[str, View]] | None:
+        """Part ``key``; without ``arrays``, its cells' resamples are empty (no column) and it has no pooled
+        statistics."""
         try:
             body, packed = self.read_entry(f"part-{key}")
-            arrays = _unpack(packed, body["index"])
-            views = {cond: View(arrays[v["ids"]].tolist(), {}, arrays[v["pred"]], {}, Path(v["path"]),
-                                arrays[v["offsets"]]) for cond, v in body["views"].items()}
-            return decode(body["result"], arrays), views
+            small = _unpack(packed, body["index"])
+            part = decode(body["result"], small)
+            if arrays:
+                heavy_body, heavy = self.read_entry(f"part-{key}-arrays")
+                big = _unpack(heavy, heavy_body["index"])
+                for cell, name in zip(part.cells, heavy_body["samples"], strict=True):
+                    cell.samples = None if name is None else big[name]
+                part.pooled = decode_pooled(heavy_body["pooled"], big)
+            else:
+                for cell, size in zip(part.cells, body["resampled"], strict=True):
+                    if size is not None:
+                        cell.samples, cell.sampled = np.empty((size, 0)), []
+            views = {cond: View(v["sha"], Path(v["path"]), small[v["pred"]], small[v["offsets"]], small[v["rows"]])
+                     for cond, v in body["views"].items()}
+            return part, views
         except DAMAGED:
             return None
 
     def save_part(self, key: str, part: GroupResult, views: dict[str, View]) -> None:
-        arrays: dict[str, np.ndarray] = {}
-        body = {"result": encode(part, arrays), "views": {}}
-        for cond, v in views.items():
-            body["views"][cond] = {"ids": put(arrays, np.asarray(v.ids, dtype=str)), "pred": put(arrays, v.pred),
-                                   "offsets": put(arrays, v.offsets), "path": str(v.path)}
-        packed, body["index"] = _pack(arrays)
+        """The arrays first, then the head (which marks the part done)."""
+        heavy: dict[str, np.ndarray] = {}
+        heavy_body = {"samples": [None if c.samples is None else put(heavy, c.samples) for c in part.cells],
+                      "pooled": encode_pooled(part.pooled, heavy)}
+        packed, heavy_body["index"] = _pack(heavy)
+        self.write_entry(f"part-{key}-arrays", heavy_body, packed)
+        head = GroupResult(part.key, [replace(c, samples=None) for c in part.cells], part.comparisons, part.gains,
+                           part.drops)
+        small: dict[str, np.ndarray] = {}
+        body = {"result": encode(head, small),
+                "resampled": [None if c.samples is None else int(c.samples.shape[0]) for c in part.cells],
+                "views": {cond: {"sha": v.sha, "path": str(v.path), "pred": put(small, v.pred),
+                                 "offsets": put(small, v.offsets), "rows": put(small, v.rows)}
+                          for cond, v in views.items()}}
+        packed, body["index"] = _pack(small)
         self.write_entry(f"part-{key}", body, packed)
+
+    def load_summary(self, key: str) -> dict | None:
+        """A system's resample sums over a task's languages: ``{"task": {condition: sums}, "slice": {(group,
+        condition): sums}}`` (:meth:`harness.stats.analysis.Analysis._finish`), or None."""
+        try:
+            body, arrays = self.read_entry(f"avg-{key}")
+            return {"task": {cond: arrays[a] for cond, a in body["task"]},
+                    "slice": {(group, cond): arrays[a] for group, cond, a in body["slice"]}}
+        except DAMAGED:
+            return None
+
+    def save_summary(self, key: str, summary: dict) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        body = {"task": [[cond, put(arrays, v)] for cond, v in summary["task"].items()],
+                "slice": [[group, cond, put(arrays, v)] for (group, cond), v in summary["slice"].items()]}
+        self.write_entry(f"avg-{key}", body, arrays)
+
+    def _ids_path(self, ident: str) -> Path:
+        return self.root / "ids" / ident[:2] / f"{ident}.json"
+
+    def ids(self, ident: str) -> list[str] | None:
+        """The example ids named ``ident`` (:func:`harness.stats.digest.ids_sha`), or None (missing, damaged)."""
+        try:
+            ids = json.loads(self._ids_path(ident).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(ids, list) and all(isinstance(i, str) for i in ids) and ids_sha(ids) == ident
+        return ids if ok else None
+
+    def save_ids(self, ident: str, ids: list[str]) -> None:
+        path = self._ids_path(ident)
+        if path.is_file():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _records_path(self, job_key: Sequence[str]) -> Path:
+        name = hashlib.sha256(json.dumps(list(job_key)).encode()).hexdigest()[:32]
+        return self.root / "records" / name[:2] / f"{name}.json"
+
+    def records(self, job_key: Sequence[str]) -> dict[str, dict]:
+        """The records the browser showed for a job, by ``"<predictions sha256>:<row>"`` ({} when none)."""
+        try:
+            memo = orjson.loads(self._records_path(job_key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        return memo if isinstance(memo, dict) else {}
+
+    def save_records(self, job_key: Sequence[str], memo: dict[str, dict]) -> None:
+        path = self._records_path(job_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps(memo))
+        os.replace(tmp, path)
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, list]]:
@@ -169,26 +299,21 @@ def _unpack(packed: dict[str, np.ndarray], index: dict) -> dict[str, np.ndarray]
 
 
 def compute_by_system(job: GroupJob, est: Estimator, ranked: str, attributes: Sequence[str], per_page: int,
-                      digests: DigestCache, cache: PartCache) -> GroupResult | None:
+                      digests: DigestCache, cache: PartCache, idents: dict[str, str] | None = None,
+                      skip: frozenset[str] = frozenset()) -> GroupResult | None:
     """The job's result from its systems' cached parts, computing (and caching) the missing ones; None when
-    the job cannot be cut by system (records in memory, or a condition whose units hold different ids)."""
+    the job cannot be cut by system (:func:`job_idents`). ``idents``: the job's, when known; ``skip``: systems
+    whose parts are read without their arrays (their averages and bucket scores are cached)."""
     loaded = _Loaded(digests)
-    idents: dict[str, str] = {}
-    for cond, per_sys in job.units.items():
-        shas = set()
-        for refs in per_sys.values():
-            for ref in refs:
-                if ref.store is None or ref.records is not None:
-                    return None
-                shas.add(loaded.ids_sha(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes))
-        if len(shas) != 1:
+    if idents is None:
+        idents = job_idents(job, attributes, loaded)
+        if idents is None:
             return None
-        idents[cond] = shas.pop()
     names = [n for n in est.names if n in job.systems]
     keys = {n: part_key(job, n, idents, est, ranked, attributes, per_page) for n in names}
     parts: dict[str, tuple[GroupResult, dict[str, View]]] = {}
     for name in names:
-        got = cache.load_part(keys[name])
+        got = cache.load_part(keys[name], arrays=name not in skip)
         if got is not None:
             parts[name] = got
     missing = [n for n in names if n not in parts]
@@ -198,25 +323,47 @@ def compute_by_system(job: GroupJob, est: Estimator, ranked: str, attributes: Se
                                   if chosen & set(s)}, job.metrics)
         out = compute_group(sub, est, ranked, attributes, per_page, loaded, examples=False)
         for name in missing:
-            views = {cond: _view(loaded, refs[name][0], job.metrics.get(cond, []), attributes)
+            views = {cond: _view(loaded, refs[name][0], job.metrics.get(cond, []), attributes, idents[cond], cache)
                      for cond, refs in job.units.items() if name in refs}
             parts[name] = (split(out, name), views)
             cache.save_part(keys[name], *parts[name])
     merged = merge(job, names, {n: p[0] for n, p in parts.items()})
     merged.examples = _examples_of(job, names, {n: p[1] for n, p in parts.items()}, ranked, per_page, cache,
-                                   est)
+                                   est, idents, loaded, attributes)
     return merged
 
 
-def _view(loaded: _Loaded, ref: UnitRef, metrics: Sequence[str], attributes: Sequence[str]) -> View:
+def _view(loaded: _Loaded, ref: UnitRef, metrics: Sequence[str], attributes: Sequence[str], ident: str,
+          cache: PartCache) -> View:
     assert ref.store is not None
     d = loaded.load(ref.store, ref.unit, ref.meta, metrics, attributes)
-    return View(d.ids, {}, d.pred, {}, d.path, d.offsets)
+    cache.save_ids(ident, list(d.positions))
+    return View(str(ref.meta.get("sha256")), d.path or Path(), d.pred, d.offsets,
+                np.fromiter(d.positions.values(), dtype=np.int64, count=len(d.positions)))
+
+
+class _Recorded(UnitDigest):
+    """A view as the example browser reads it: records looked up in the job's memo before the file."""
+
+    sha: str = ""
+    memo: dict[str, dict]
+    used: set[str]
+
+    def fetch(self, rows: Sequence[int]) -> list[dict]:
+        keys = [f"{self.sha}:{int(r)}" for r in rows]
+        need = [int(r) for r, k in zip(rows, keys, strict=True) if k not in self.memo]
+        if need:
+            for row, record in zip(need, super().fetch(need), strict=True):
+                self.memo[f"{self.sha}:{row}"] = record
+        self.used.update(keys)
+        return [self.memo[k] for k in keys]
 
 
 def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str, View]], ranked: str,
-                 per_page: int, cache: PartCache, est: Estimator) -> list[dict]:
-    """The example browser's sections of the job, for every system together (cached under all their units)."""
+                 per_page: int, cache: PartCache, est: Estimator, idents: dict[str, str], loaded: _Loaded,
+                 attributes: Sequence[str]) -> list[dict]:
+    """The example browser's sections of the job, for every system together (cached under all their units);
+    the records shown are kept per job and read from the predictions only when not kept yet."""
     key = rows_key("examples", job.fingerprint(), est.key(job.systems), ranked, per_page)
     cached = cache.rows(key)
     if cached is not None:
@@ -225,15 +372,33 @@ def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str,
     metric = METRICS.get(ranked)
     if metric is None:
         return []
+    memo, used = cache.records(job.key), set()
+    before = len(memo)
     for cond in sorted(job.units):
         present = [n for n in names if cond in views[n] and ranked in job.metrics.get(cond, [])]
         if not present:
             continue
-        first = views[present[0]][cond]
-        cells[(*job.key, cond, ranked)] = _Cell((*job.key, cond, ranked), present, list(first.positions), metric,
-                                                {n: [views[n][cond]] for n in present}, {})
+        ids = cache.ids(idents[cond])
+        if ids is None:  # ids file lost: from the first system's digest
+            ref = job.units[cond][present[0]][0]
+            assert ref.store is not None
+            ids = list(loaded.load(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes).positions)
+        positions: dict[bytes, dict[str, int]] = {}
+        digests: dict[str, list[UnitDigest]] = {}
+        for n in present:
+            v = views[n][cond]
+            d = _Recorded(ids, {}, v.pred, {}, v.path, v.offsets)
+            d.sha, d.memo, d.used = v.sha, memo, used
+            shape = v.rows.tobytes()  # systems whose rows are alike share one id → row map
+            if shape not in positions:
+                positions[shape] = dict(zip(ids, v.rows.tolist(), strict=True))
+            d.__dict__["positions"] = positions[shape]
+            digests[n] = [d]
+        cells[(*job.key, cond, ranked)] = _Cell((*job.key, cond, ranked), present, ids, metric, digests, {})
     rows: list[dict] = []
     for cell in cells.values():
         rows += _examples(cell, cells.get((*job.key, "clean", ranked)), cells, per_page)
+    if len(memo) != before or len(used) != len(memo):
+        cache.save_records(job.key, {k: memo[k] for k in sorted(used)})
     cache.save_rows(key, rows)
     return rows

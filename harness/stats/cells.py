@@ -116,6 +116,36 @@ class Estimator:
         return {"difference": est, "ci_low": float(low), "ci_high": float(high),
                 "p_value": float(bootstrap_p(np.asarray(diff).ravel())), "test": test, "df": math.inf}
 
+    def differences(self, pairs: Sequence[tuple[int, int]], names: Sequence[str], point: np.ndarray,
+                    samples: np.ndarray, seed_points: Sequence[np.ndarray]) -> list[dict]:
+        """:meth:`difference` of each ``(a, b)`` of ``pairs``, the bootstrap ones in one batch (the same
+        numbers, without a quantile call per pair)."""
+        out: list[dict] = [{} for _ in pairs]
+        plain = []
+        for k, (a, b) in enumerate(pairs):
+            if self.seed_aware(names[a], names[b]):
+                out[k] = self.difference(a, b, names, point, samples, seed_points)
+            else:
+                plain.append(k)
+        if plain:
+            diff = samples[:, [pairs[k][1] for k in plain]] - samples[:, [pairs[k][0] for k in plain]]
+            low, high = percentile_ci(diff, self.alpha)
+            p = bootstrap_p(diff.T)
+            for j, k in enumerate(plain):
+                a, b = pairs[k]
+                test = "paired bootstrap" if max(self.n_seeds[names[a]], self.n_seeds[names[b]]) == 1 else \
+                    "paired bootstrap (examples)"
+                out[k] = {"difference": float(point[b] - point[a]), "ci_low": float(low[j]),
+                          "ci_high": float(high[j]), "p_value": float(p[j]), "test": test, "df": math.inf}
+        return out
+
+    def intervals(self, names: Sequence[str], point: np.ndarray, samples: np.ndarray,
+                  seed_points: Sequence[np.ndarray]) -> list[tuple[float, float]]:
+        """:meth:`interval` of every column of ``samples``, the percentile ones in one batch."""
+        low, high = percentile_ci(samples, self.alpha)
+        return [self.interval(n, point[i], samples[:, i], seed_points[i]) if self.seed_aware(n) else
+                (float(low[i]), float(high[i])) for i, n in enumerate(names)]
+
     def seed_columns(self, name: str, seed_points: np.ndarray) -> dict:
         return {"seeds": int(self.n_seeds[name]), "seed_min": rounded(float(np.min(seed_points))),
                 "seed_max": rounded(float(np.max(seed_points)))}
@@ -189,6 +219,15 @@ class CellResult:
     seed_points: list[np.ndarray]
     rows: list[dict]  # per system: value, ci_low, ci_high, n, seeds, seed_min, seed_max
     samples: np.ndarray | None = None  # (B, m), the ranked metric's cells only
+    sampled: list[str] | None = None  # the names ``samples`` has a column of, in order (None: all of ``names``)
+
+    def columns(self) -> list[tuple[int, str, int]]:
+        """``(index in names, name, column of samples)`` of each system whose resamples the cell carries."""
+        if self.samples is None:
+            return []
+        if self.sampled is None:
+            return [(i, n, i) for i, n in enumerate(self.names)]
+        return [(self.names.index(n), n, j) for j, n in enumerate(self.sampled)]
 
 
 @dataclass
@@ -203,6 +242,7 @@ class GroupResult:
     examples: list[dict] = field(default_factory=list)
     # condition → system → per seed (stats of every record, attribute → values): the bucket scores' input
     pooled: dict[str, dict[str, list[tuple[np.ndarray, dict[str, np.ndarray]]]]] = field(default_factory=dict)
+    by_system: bool = False  # made of per-system parts (:mod:`harness.stats.bysystem`)
 
 
 @dataclass
@@ -278,7 +318,7 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
                     cells[cell.key] = cell
     shared = est.draws == "shared"
     if shared:
-        _draw_shared(job, cells, est)
+        _draw_shared(job, cells, est, ranked)
     for cell in cells.values():
         if not shared:
             _resample(cell, est)
@@ -302,8 +342,9 @@ def _as_2d(stats: np.ndarray) -> np.ndarray:
     return arr[:, None] if arr.ndim == 1 else arr
 
 
-def _draw_shared(job: GroupJob, cells: dict[tuple, _Cell], est: Estimator) -> None:
-    """Every cell's scores under the draws its group shares with every cell on the same example ids."""
+def _draw_shared(job: GroupJob, cells: dict[tuple, _Cell], est: Estimator, ranked: str) -> None:
+    """Every cell's scores under the draws its group shares with every cell on the same example ids (sign
+    flips summed for the ranked metric's cells, the only ones tested)."""
     by_ids: dict[tuple[str, ...], list[_Cell]] = {}
     for cell in cells.values():
         by_ids.setdefault(tuple(cell.ids), []).append(cell)
@@ -311,7 +352,9 @@ def _draw_shared(job: GroupJob, cells: dict[tuple, _Cell], est: Estimator) -> No
         flat = {cell.key: [_as_2d(x) for name in cell.names for x in cell.seed_stats(name)] for cell in group}
         matrix = np.concatenate([x for cell in group for x in flat[cell.key]], axis=1)
         ident = ids_sha(ids)
-        boot, flips = shared_sums(matrix, est.n_resamples, seed=stable_seed(est.seed, job.key, "shared", ident))
+        tested = np.concatenate([np.full(x.shape[1], cell.key[4] == ranked) for cell in group for x in flat[cell.key]])
+        boot, flips = shared_sums(matrix, est.n_resamples, seed=stable_seed(est.seed, job.key, "shared", ident),
+                                  flips=tested)  # sign flips: the ranked metric's tests only
         start, n = 0, len(ids)
         for cell in group:
             width = sum(x.shape[1] for x in flat[cell.key])

@@ -195,21 +195,31 @@ class DigestCache:
         """The sha256 of the unit's example ids (first appearances, in order: what cells align on), its
         predictions checked as :meth:`check` does. Kept in the cache under the predictions' sha256; computed
         from the unit's digest (:meth:`load`) when not there."""
-        sha = str(meta.get("sha256"))
-        target = self.root / "ids" / sha[:2] / f"{sha}.txt" if self.root is not None else None
-        if target is not None:
-            try:
-                known = target.read_text(encoding="ascii")
-            except (OSError, UnicodeDecodeError):
-                known = ""
-            if len(known) == 64 and all(c in "0123456789abcdef" for c in known):
-                self.check(store, unit, meta)
-                return known
+        named = self.known_ids_sha(store, unit, meta)
+        if named is not None:
+            return named
         digest = self.load(store, unit, meta, metrics, attributes)
         known = ids_sha(list(digest.positions))
-        if target is not None:
+        if self.root is not None:
+            sha = str(meta.get("sha256"))
+            target = self.root / "ids" / sha[:2] / f"{sha}.txt"
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(target, known, durable=False)
+        return known
+
+    def known_ids_sha(self, store: RunStore, unit: Unit, meta: dict) -> str | None:
+        """:meth:`ids_sha` when the cache names the unit's ids already (its predictions checked), else None
+        (nothing is loaded)."""
+        if self.root is None:
+            return None
+        sha = str(meta.get("sha256"))
+        try:
+            known = (self.root / "ids" / sha[:2] / f"{sha}.txt").read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if len(known) != 64 or any(c not in "0123456789abcdef" for c in known):
+            return None
+        self.check(store, unit, meta)
         return known
 
     def _stored_columns(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],

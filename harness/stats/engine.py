@@ -248,12 +248,28 @@ def bootstrap_values(
     return point, evaluate(agg, sums, m, n), used
 
 
+_BLOCK = 32  # columns per product in :func:`_sums_of`
+
+
+def _sums_of(weights: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``weights @ columns`` in products of exactly :data:`_BLOCK` columns (the last padded with zeros): a
+    column's sums are then the same whatever columns share the call (BLAS may sum differently for other
+    shapes, and a report adding a system must leave the others' numbers as they were)."""
+    n, c = columns.shape
+    if c == 0:
+        return np.zeros((weights.shape[0], 0))
+    padded = np.zeros((n, -(-c // _BLOCK) * _BLOCK))
+    padded[:, :c] = columns
+    return np.concatenate([weights @ padded[:, i:i + _BLOCK] for i in range(0, padded.shape[1], _BLOCK)],
+                          axis=1)[:, :c]
+
+
 def shared_sums(
     matrix: np.ndarray,
     n_resamples: int,
     seed: int | np.random.SeedSequence = 0,
     n_jobs: int | None = None,
-    flips: bool = True,
+    flips: bool | np.ndarray = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Column sums of the rows of ``matrix`` ``(n, c)`` under one set of draws shared by every column:
     ``(boot, flips)``, each ``(n_resamples, c)``.
@@ -262,12 +278,20 @@ def shared_sums(
     rows kept by draw ``b`` of independent fair coins, one per row. The draws depend only on ``n``,
     ``n_resamples`` and ``seed``, never on the columns: any column (a system of a cell, a difference of two,
     a perturbed-minus-clean row) is resampled by the same draws, so a paired statistic of several columns is a
-    linear combination of their sums. Constant columns sum to exactly ``n`` times their value. ``flips=False``:
-    no sign flips drawn (None returned for them)."""
+    linear combination of their sums. Constant columns sum to exactly ``n`` times their value; equal columns
+    (metrics computed from the same statistics) are summed once. ``flips``: False, no sign flips drawn (None
+    returned for them); a boolean mask over the columns, flips summed for those only (NaN in the others)."""
     matrix = np.ascontiguousarray(matrix, dtype=np.float64)
     n, c = matrix.shape
+    wanted = np.full(c, bool(flips)) if isinstance(flips, bool) else np.asarray(flips, dtype=bool)
     const = np.all(matrix == matrix[:1], axis=0)
-    varying = np.ascontiguousarray(matrix[:, ~const])
+    varying = np.flatnonzero(~const)
+    distinct, inverse, _ = group_rows(matrix[:, varying].T)  # one column per distinct varying column
+    columns = distinct.T
+    flipped = np.zeros(columns.shape[1], dtype=bool)
+    np.logical_or.at(flipped, inverse, wanted[varying])
+    flip_columns = columns[:, flipped]
+    draw_coins = bool(wanted.any())
     chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
     index = np.int32 if chunk * n < 2**31 else np.int64
 
@@ -276,20 +300,24 @@ def shared_sums(
         idx = rng.integers(0, n, size=(size, n), dtype=index)
         idx += (np.arange(size, dtype=index) * n)[:, None]
         counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
-        if not flips:
-            return counts @ varying
+        if not draw_coins:
+            return _sums_of(counts, columns)
         bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit
         coins = np.unpackbits(bits, count=size * n).reshape(size, n).astype(np.float64)
-        return np.concatenate([counts @ varying, coins @ varying, coins.sum(axis=1, keepdims=True)], axis=1)
+        return np.concatenate([_sums_of(counts, columns), _sums_of(coins, flip_columns),
+                               coins.sum(axis=1, keepdims=True)], axis=1)
 
     both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)
-    width = varying.shape[1]
+    width = columns.shape[1]
     boot = np.empty((n_resamples, c))
-    boot[:, ~const] = both[:, :width]
+    boot[:, varying] = both[:, inverse]
     boot[:, const] = n * matrix[0, const]
-    if not flips:
+    if not draw_coins:
         return boot, None
-    kept = np.empty((n_resamples, c))
-    kept[:, ~const] = both[:, width:2 * width]
-    kept[:, const] = both[:, -1:] * matrix[0, const]  # rows kept times the constant
+    kept = np.full((n_resamples, c), np.nan)
+    slot = np.cumsum(flipped) - 1  # a distinct column's place among the flipped ones
+    own = wanted[varying]
+    kept[:, varying[own]] = both[:, width + slot[inverse[own]]]
+    fixed = const & wanted
+    kept[:, fixed] = both[:, -1:] * matrix[0, fixed]  # rows kept times the constant
     return boot, kept

@@ -21,7 +21,7 @@ import numpy as np
 
 from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
 
-VERSION = 1
+VERSION = 2
 DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile)
 """What reading a missing or damaged entry raises (it is then recomputed)."""
 
@@ -104,19 +104,28 @@ def put(arrays: dict[str, np.ndarray], value: np.ndarray) -> str:
 def encode(result: GroupResult, arrays: dict[str, np.ndarray]) -> dict:
     cells = [{"key": list(c.key), "names": c.names, "n": c.n, "point": put(arrays, c.point),
               "seed_points": [put(arrays, s) for s in c.seed_points], "rows": c.rows,
-              "samples": None if c.samples is None else put(arrays, c.samples)} for c in result.cells]
-    pooled = {cond: {name: [[put(arrays, stats), {a: put(arrays, v) for a, v in attrs.items()}]
-                            for stats, attrs in seeds] for name, seeds in systems.items()}
-              for cond, systems in result.pooled.items()}
+              "samples": None if c.samples is None else put(arrays, c.samples), "sampled": c.sampled}
+             for c in result.cells]
     return {"key": list(result.key), "cells": cells, "comparisons": result.comparisons, "gains": result.gains,
-            "drops": result.drops, "examples": result.examples, "pooled": pooled}
+            "drops": result.drops, "examples": result.examples, "pooled": encode_pooled(result.pooled, arrays)}
 
 
 def decode(body: dict, arrays: dict[str, np.ndarray]) -> GroupResult:
     cells = [CellResult(tuple(c["key"]), list(c["names"]), int(c["n"]), arrays[c["point"]],
                         [arrays[s] for s in c["seed_points"]], c["rows"],
-                        None if c["samples"] is None else arrays[c["samples"]]) for c in body["cells"]]
-    pooled = {cond: {name: [(arrays[stats], {a: arrays[v] for a, v in attrs.items()}) for stats, attrs in seeds]
-                     for name, seeds in systems.items()} for cond, systems in body["pooled"].items()}
+                        None if c["samples"] is None else arrays[c["samples"]], c.get("sampled"))
+             for c in body["cells"]]
     return GroupResult(tuple(body["key"]), cells, body["comparisons"], body["gains"], body["drops"],
-                       body["examples"], pooled)
+                       body["examples"], decode_pooled(body["pooled"], arrays))
+
+
+def encode_pooled(pooled: dict, arrays: dict[str, np.ndarray]) -> dict:
+    """A result's pooled bucket statistics as JSON naming arrays put in ``arrays``."""
+    return {cond: {name: [[put(arrays, stats), {a: put(arrays, v) for a, v in attrs.items()}]
+                          for stats, attrs in seeds] for name, seeds in systems.items()}
+            for cond, systems in pooled.items()}
+
+
+def decode_pooled(body: dict, arrays: dict[str, np.ndarray]) -> dict:
+    return {cond: {name: [(arrays[stats], {a: arrays[v] for a, v in attrs.items()}) for stats, attrs in seeds]
+                   for name, seeds in systems.items()} for cond, systems in body.items()}

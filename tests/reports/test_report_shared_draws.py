@@ -150,7 +150,7 @@ def test_shared_permutation_p_values_are_uniform_under_the_null() -> None:
         cell = _Cell(("t", str(trial), "test", "clean", metric.name), ["a", "b"], ids, metric,
                      {name: [_D(np.abs(s))] for name, s in stats.items()},  # type: ignore[list-item]
                      {name: [np.arange(n)] for name in stats})
-        _draw_shared(GroupJob("t", str(trial), "test", {}, {}), {cell.key: cell}, est)
+        _draw_shared(GroupJob("t", str(trial), "test", {}, {}), {cell.key: cell}, est, metric.name)
         res = _shared_compare(cell, est, "b")
         assert res["test"] == "permutation"
         p_values.append(res["p_value"])
@@ -184,15 +184,43 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
         return real_buckets(buckets, conditions, names, *args)
 
     monkeypatch.setattr(analysis_module, "bucket_scores", bucket_spy)
+    from harness.stats.digest import UnitDigest
+    from harness.stats.groupcache import GroupCache
+
+    arrays_read: list[str] = []
+    real_read = GroupCache.read_entry
+
+    def read_spy(self, stem):  # type: ignore[no-untyped-def]
+        if stem.endswith("-arrays"):
+            arrays_read.append(stem)
+        return real_read(self, stem)
+
+    monkeypatch.setattr(GroupCache, "read_entry", read_spy)
+    fetched: list[tuple[str, int]] = []  # (predictions file, row) read for the example browser
+    real_fetch = UnitDigest.fetch
+
+    def fetch_spy(self, rows):  # type: ignore[no-untyped-def]
+        fetched.extend((str(self.path), int(r)) for r in rows)
+        return real_fetch(self, rows)
+
+    monkeypatch.setattr(UnitDigest, "fetch", fetch_spy)
     cache = tmp_path / "cache"
     names = ["base", "mid", "robust-1", "robust-2", "robust-3"]
     build_site([runs[n] for n in names], tmp_path / "before", n_resamples=RESAMPLES, draws="shared", cache_dir=cache)
     assert computed and all(s == {"system-00", "system-01", "robust"} for s in computed)
+    first_fetched, late = set(fetched), str(runs["late"])
+    assert first_fetched and len(first_fetched) == len(fetched)  # each record read once
     computed.clear()
+    fetched.clear()
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "warm", n_resamples=RESAMPLES, draws="shared",
                cache_dir=cache)
     assert computed and all(s == {"system-00", "system-03"} for s in computed), computed
     assert scored[-1] == ["system-03"]  # bucket scores: the new system's only
+    # the old systems' averages and bucket rows are cached: their parts are read without their arrays
+    assert arrays_read == []
+    # the records shown before are kept: only the new system's and newly shown ones are read from predictions
+    assert any(path.startswith(late) for path, _ in fetched)
+    assert not first_fetched & set(fetched)
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "fresh", n_resamples=RESAMPLES, draws="shared",
                cache_dir=tmp_path / "empty")
     pages = sorted(p.name for p in (tmp_path / "fresh").iterdir() if p.suffix in (".html", ".json", ".csv"))
@@ -201,9 +229,13 @@ def test_adding_a_submission_computes_its_parts_only_and_renders_as_a_fresh_repo
         assert (tmp_path / "warm" / page).read_bytes() == (tmp_path / "fresh" / page).read_bytes(), page
     computed.clear()
     scored.clear()
+    fetched.clear()
     build_site([runs[n] for n in [*names, "late"]], tmp_path / "again", n_resamples=RESAMPLES, draws="shared",
                cache_dir=cache)
-    assert computed == [] and scored == []  # nothing changed: every part and bucket row from the cache
+    assert computed == [] and scored == [] and fetched == []  # nothing changed: all from the cache
+    assert arrays_read == []
+    for page in pages:
+        assert (tmp_path / "again" / page).read_bytes() == (tmp_path / "fresh" / page).read_bytes(), page
 
 
 def test_parts_give_the_numbers_of_the_whole_job_also_when_a_submission_lacks_examples(
@@ -214,14 +246,22 @@ def test_parts_give_the_numbers_of_the_whole_job_also_when_a_submission_lacks_ex
     write_submission(tmp_path / "short", 3, 4, tasks, ["de", "sw"], ["clean", "typos.keyboard"], 60, seed=3)
     dirs = [runs["base"], runs["mid"], tmp_path / "short"]
 
-    def numbers(cache: Path | None) -> tuple:
-        a = Analysis(group_systems(load_runs(dirs)), n_resamples=500, slices={}, draws="shared", cache_dir=cache)
+    def numbers(cache: Path | None, among: list[Path] = dirs) -> tuple:
+        a = Analysis(group_systems(load_runs(among)), n_resamples=500, slices={"g": ["sw"]}, draws="shared",
+                     cache_dir=cache)
+        slices = {(t, c, n): (p, s.tobytes(), list(parts)) for t in a.tasks() for c in a.conditions()
+                  for n in a.names if (got := a.slice_distribution(t, "g", c, n)) is not None
+                  for p, s, _, parts in [got]}
+        assert slices
         return (a.cell_rows(), [r for rows in a.comparisons.values() for r in rows],
-                [r for rows in a.gains.values() for r in rows], a.examples, a.bucket_rows)
+                [r for rows in a.gains.values() for r in rows], a.examples, a.bucket_rows, a.leaderboard(), slices)
 
     whole = numbers(None)
     assert numbers(tmp_path / "cache") == whole
     assert numbers(tmp_path / "cache") == whole  # from the cache
+    # the short submission joins a report whose averages are cached: the jobs it makes whole read every part
+    numbers(tmp_path / "summarized", dirs[:2])
+    assert numbers(tmp_path / "summarized") == whole
     parts = list((tmp_path / "cache" / "cells").glob("part-*.json"))
     assert parts  # the jobs the short submission is not in are cut by system
     held = {r["n"] for r in whole[0] if r["task"] == "xnli" and r["condition"] in ("clean", "typos.keyboard")}

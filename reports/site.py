@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -18,6 +20,7 @@ from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis
 from harness.stats.runs import load_runs
 from harness.stats.systems import group_systems
+from harness.store.metaindex import MetaIndex
 from harness.store.rundir import atomic_write_text
 from reports.csvcells import to_csv
 from reports.pages import example_context, index_context, task_context
@@ -66,7 +69,9 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
         raise XRobustError("must be seeds or examples", field="--resampling")
     if draws not in ("per-test", "shared"):
         raise XRobustError("must be per-test or shared", field="--draws")
-    systems = group_systems(load_runs(run_dirs))
+    cache = cache_dir if cache_dir is not None else out / ".cache"
+    metas = MetaIndex(cache / "metas") if verify == "stamp" else None  # "full": every meta file read
+    systems = group_systems(load_runs(run_dirs, metas))
     names = [s.name for s in systems]
     if baseline is not None and baseline not in names:
         raise XRobustError(f"no submission named {baseline!r} (have: {', '.join(names)})", field="--baseline")
@@ -80,52 +85,129 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
                            field="--out") from None
     analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
                         resampling=resampling, draws=draws, with_aso=aso, jobs=jobs,
-                        cache_dir=cache_dir if cache_dir is not None else out / ".cache", verify=verify,
+                        cache_dir=cache, verify=verify,
                         buckets=buckets, examples_per_section=examples_per_section, slices=lang_groups,
                         progress=progress)
     board = analysis.leaderboard()
     change = {(s.name, key): value for s in systems for key, value in s.first.change.items()}
-    env = environment()
     common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
               "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples,
               "resampling": resampling, "draws": draws, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
               "incomplete": analysis.incomplete}
+    split = {task: _split(analysis, task) for task in board["tasks"]}
+    site = _Site(out, analysis, board, systems, change, lang_groups, buckets, common, any(split.values()))
+    pages = [("index", ""), *(("task", t) for t in board["tasks"]), ("pairwise", ""),
+             *(("examples", t) for t in board["tasks"]), ("examples", "")]
+    slice_rows = [row for rows in _each(site, pages, jobs) for row in rows]
+    _each(site, [("export", name) for name in EXPORTS], jobs, slice_rows)
+    return out / "index.html"
 
-    def render(template: str, target: str, **context: object) -> None:
-        page = confined(out, target, field="--out")  # a page named after a task stays in the site folder
-        atomic_write_text(page, env.get_template(template).render(**common, **context))
 
-    render("index.html.j2", "index.html", systems=systems, **index_context(analysis, board))
-    slice_rows: list[dict] = []
-    gains = {task: analysis.gain_robustness(task) for task in board["tasks"]}
-    split_any = False
-    for task in board["tasks"]:
-        context = task_context(analysis, task, change, lang_groups, buckets)
-        slice_rows += [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
-        slice_rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
+EXPORTS = ("leaderboard", "scores", "comparisons", "slices", "gain_robustness")
+
+
+def _split(analysis: Analysis, task: str) -> bool:
+    """Whether ``task`` gets one page per condition (a full XTREME-R task page would hold ~100,000 table
+    cells)."""
+    conds = analysis.task_conditions(task)
+    langs = {k[1] for k in analysis.cells if k[0] == task}
+    return len(conds) >= 2 and len(langs) * len(analysis.names) * len(conds) > SPLIT_CELLS
+
+
+class _Site:
+    """What every page is rendered from (one report's analysis, in memory), and the rendering of each page."""
+
+    def __init__(self, out: Path, analysis: Analysis, board: dict, systems: list, change: dict,
+                 lang_groups: dict[str, list[str]], buckets: list, common: dict, split_any: bool) -> None:
+        self.out, self.analysis, self.board, self.systems, self.change = out, analysis, board, systems, change
+        self.lang_groups, self.buckets, self.common, self.split_any = lang_groups, buckets, common, split_any
+        self.env = environment()
+
+    def render(self, template: str, target: str, **context: object) -> None:
+        page = confined(self.out, target, field="--out")  # a page named after a task stays in the site folder
+        atomic_write_text(page, self.env.get_template(template).render(**self.common, **context))
+
+    def gains(self) -> list[dict]:
+        return [row for task in self.board["tasks"] for row in self.analysis.gain_robustness(task)]
+
+    def page(self, kind: str, name: str, slice_rows: list[dict] | None = None) -> list[dict]:
+        """Write one page (or export) of the site; a task page returns its slice rows (for the slices export)."""
+        analysis, board = self.analysis, self.board
+        if kind == "index":
+            self.render("index.html.j2", "index.html", systems=self.systems, **index_context(analysis, board))
+        elif kind == "task":
+            return self._task(name)
+        elif kind == "pairwise":
+            matrices = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]]
+                        for cond in board["conditions"] if (matrix := analysis.pairwise(scope, cond))]
+            self.render("pairwise.html.j2", "pairwise.html", matrices=matrices,
+                        gains=[] if self.split_any else self.gains(), gains_on_task_pages=self.split_any)
+        elif kind == "examples" and name:
+            self.render("examples.html.j2", f"examples-{name}.html", sections=example_context(analysis, name),
+                        pages=[], task=name)
+        elif kind == "examples":
+            counts = {t: sum(1 for s in analysis.examples if s["task"] == t) for t in board["tasks"]}
+            inline = sum(counts.values()) <= INLINE_SECTIONS
+            sections = [s for t in board["tasks"] for s in example_context(analysis, t)] if inline else []
+            self.render("examples.html.j2", "examples.html", sections=sections,
+                        pages=[(t, f"examples-{t}.html", n) for t, n in counts.items()], task=None)
+        elif kind == "export":
+            _export(self.out, name, self._frame(name, slice_rows or []))
+        return []
+
+    def _task(self, task: str) -> list[dict]:
+        analysis = self.analysis
+        context = task_context(analysis, task, self.change, self.lang_groups, self.buckets)
+        rows = [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
+        rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
+        if not _split(analysis, task):
+            self.render("task.html.j2", f"task-{task}.html", names=analysis.names, **context, pages=[],
+                        condition=None, gains=[])
+            return rows
+        gains = analysis.gain_robustness(task)
         conds = analysis.task_conditions(task)
-        if len(conds) < 2 or len(context["langs"]) * len(analysis.names) * len(conds) <= SPLIT_CELLS:
-            render("task.html.j2", f"task-{task}.html", names=analysis.names, **context, pages=[], condition=None,
-                   gains=[])
-            continue
-        split_any = True  # one page per condition: a full XTREME-R task page would hold ~100,000 table cells
         pages = [(c, f"task-{task}.html" if k == 0 else f"task-{task}--{c}.html") for k, c in enumerate(conds)]
         for cond, href in pages:
-            render("task.html.j2", href, names=analysis.names, **_only(context, cond), pages=pages, condition=cond,
-                   gains=[g for g in gains[task] if g["condition"] == cond])
-    pairwise = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]] for cond in board["conditions"]
-                if (matrix := analysis.pairwise(scope, cond))]
-    flat_gains = [row for task in board["tasks"] for row in gains[task]]
-    render("pairwise.html.j2", "pairwise.html", matrices=pairwise, gains=[] if split_any else flat_gains,
-           gains_on_task_pages=split_any)
-    per_task = {task: example_context(analysis, task) for task in board["tasks"]}
-    for task, sections in per_task.items():
-        render("examples.html.j2", f"examples-{task}.html", sections=sections, pages=[], task=task)
-    inline = sum(len(s) for s in per_task.values()) <= INLINE_SECTIONS
-    render("examples.html.j2", "examples.html", sections=[s for t in per_task.values() for s in t] if inline else [],
-           pages=[(t, f"examples-{t}.html", len(s)) for t, s in per_task.items()], task=None)
-    _exports(out, analysis, board, slice_rows, flat_gains)
-    return out / "index.html"
+            self.render("task.html.j2", href, names=analysis.names, **_only(context, cond), pages=pages,
+                        condition=cond, gains=[g for g in gains if g["condition"] == cond])
+        return rows
+
+    def _frame(self, name: str, slice_rows: list[dict]) -> pd.DataFrame:
+        if name == "leaderboard":
+            flat = [{"submission": n, "scope": scope, "condition": cond, **{k: v for k, v in cell.items() if k != "over"},
+                     "over": ",".join(cell["over"])} for (n, scope, cond), cell in sorted(self.board["rows"].items())]
+            return pd.DataFrame(flat)
+        if name == "scores":
+            return pd.DataFrame(self.analysis.cell_rows())
+        if name == "comparisons":
+            return pd.DataFrame(self.board["comparisons"])
+        if name == "slices":
+            return pd.DataFrame(slice_rows)
+        return pd.DataFrame(self.gains())
+
+
+_SITE: _Site | None = None  # the site a forked page worker renders from (inherited, never pickled)
+
+
+def _page(args: tuple) -> list[dict]:
+    assert _SITE is not None
+    return _SITE.page(*args)
+
+
+def _each(site: _Site, pages: list[tuple[str, str]], jobs: int, slice_rows: list[dict] | None = None
+          ) -> list[list[dict]]:
+    """Write ``pages``, in ``jobs`` forked processes that share the site's analysis (serial with one job or
+    without fork); their results in order."""
+    global _SITE
+    work = [(kind, name, slice_rows) for kind, name in pages]
+    if jobs < 2 or len(work) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [site.page(*w) for w in work]
+    _SITE = site
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
+            return pool.map(_page, work, chunksize=1)
+    finally:
+        _SITE = None
 
 
 def _only(context: dict, condition: str) -> dict:
@@ -136,19 +218,7 @@ def _only(context: dict, condition: str) -> dict:
     return out
 
 
-def _exports(out: Path, analysis: Analysis, board: dict, slice_rows: list[dict], gains: list[dict]) -> None:
-    flat = []
-    for (name, scope, cond), cell in sorted(board["rows"].items()):
-        flat.append({"submission": name, "scope": scope, "condition": cond,
-                     **{k: v for k, v in cell.items() if k != "over"}, "over": ",".join(cell["over"])})
-    frames = {
-        "leaderboard": pd.DataFrame(flat),
-        "scores": pd.DataFrame(analysis.cell_rows()),
-        "comparisons": pd.DataFrame(board["comparisons"]),
-        "slices": pd.DataFrame(slice_rows),
-        "gain_robustness": pd.DataFrame(gains),
-    }
-    for name, frame in frames.items():
-        atomic_write_text(out / f"{name}.csv", to_csv(frame))
-        records = json.loads(frame.to_json(orient="records", force_ascii=False))
-        atomic_write_text(out / f"{name}.json", json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+def _export(out: Path, name: str, frame: pd.DataFrame) -> None:
+    atomic_write_text(out / f"{name}.csv", to_csv(frame))
+    records = json.loads(frame.to_json(orient="records", force_ascii=False))  # pandas' numbers, NaN as null
+    atomic_write_text(out / f"{name}.json", orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -131,7 +131,14 @@ class _Average:
 
 
 def _worker(args: tuple) -> GroupResult:
-    job, est, ranked, attributes, per_page, digests, results, idents, skip = args
+    out = _compute(*args)
+    out.verified = DigestCache.take_learned()
+    return out
+
+
+def _compute(job: GroupJob, est: Estimator, ranked: str, attributes: list[str], per_page: int,
+             digests: DigestCache, results: GroupCache | None, idents: dict[str, str] | None,
+             skip: frozenset[str]) -> GroupResult:
     if results is not None and est.draws == "shared":  # cached per system (:mod:`harness.stats.bysystem`)
         out = compute_by_system(job, est, ranked, attributes, per_page, digests, results, idents, skip)
         if out is not None:
@@ -150,9 +157,9 @@ def _worker(args: tuple) -> GroupResult:
     return out
 
 
-def _idents(args: tuple) -> dict[str, str] | None:
+def _idents(args: tuple) -> tuple[dict[str, str] | None, dict[str, list]]:
     job, attributes, digests = args
-    return job_idents(job, attributes, digests)
+    return job_idents(job, attributes, digests), DigestCache.take_learned()
 
 
 class Analysis:
@@ -196,6 +203,8 @@ class Analysis:
         self._whole: set[str] = set()
         jobs_ = self._plan()
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
+        digests.open_index()  # before the workers fork: they share it
+        self._verified: dict[str, list] = {}  # stamps the jobs learned, for the index
         self._results = PartCache(cache_dir / "cells") if cache_dir else None
         self._inputs: dict[str, list[str | None]] = defaultdict(list)  # task → its jobs' input fingerprints
         self._system_inputs: dict[str, dict[str, list | None]] = defaultdict(dict)  # task → system → its units
@@ -264,6 +273,7 @@ class Analysis:
                     current, pooled = out.key[0], {}
                 if not out.by_system:
                     self._whole.add(out.key[0])
+                self._verified.update(out.verified)
                 self._absorb(out, pooled)
                 if progress is not None:
                     progress(done, len(work))
@@ -271,6 +281,7 @@ class Analysis:
                 pending.append((current, self._finish(current, pooled, pool)))
             for task, handle in pending:
                 self.bucket_rows[task] = handle.get()  # type: ignore[attr-defined]
+            digests.save_index(self._verified)
         finally:
             if pool is not None:
                 pool.terminate()
@@ -308,8 +319,9 @@ class Analysis:
             return idents
         args = [(jobs[i], attributes, digests) for i in chosen]
         found = pool.map(_idents, args, chunksize=4) if pool is not None else [_idents(a) for a in args]
-        for i, got in zip(chosen, found, strict=True):
+        for i, (got, learned) in zip(chosen, found, strict=True):
             idents[i] = got
+            self._verified.update(learned)
         for task, systems in candidates.items():
             if all(idents[i] is not None for i, job in enumerate(jobs) if job.task == task):
                 self._summarized[task] = systems

@@ -98,6 +98,8 @@ def job_idents(job: GroupJob, attributes: Sequence[str], digests: DigestCache) -
     """Per condition the sha256 of the ids every unit of it holds; None when the job cannot be cut by system
     (records in memory, or a condition whose units hold different ids)."""
     idents: dict[str, str] = {}
+    digests.prefetch([(ref.store, ref.unit, ref.meta) for per_sys in job.units.values() for refs in per_sys.values()
+                      for ref in refs if ref.store is not None and ref.records is None], unnamed=True)
     for cond, per_sys in job.units.items():
         shas = set()
         for refs in per_sys.values():
@@ -312,6 +314,7 @@ def compute_by_system(job: GroupJob, est: Estimator, ranked: str, attributes: Se
     names = [n for n in est.names if n in job.systems]
     keys = {n: part_key(job, n, idents, est, ranked, attributes, per_page) for n in names}
     parts: dict[str, tuple[GroupResult, dict[str, View]]] = {}
+    cache.prefetch([f"part-{keys[n]}" for n in names] + [f"part-{keys[n]}-arrays" for n in names if n not in skip])
     for name in names:
         got = cache.load_part(keys[name], arrays=name not in skip)
         if got is not None:

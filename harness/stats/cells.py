@@ -243,6 +243,7 @@ class GroupResult:
     # condition → system → per seed (stats of every record, attribute → values): the bucket scores' input
     pooled: dict[str, dict[str, list[tuple[np.ndarray, dict[str, np.ndarray]]]]] = field(default_factory=dict)
     by_system: bool = False  # made of per-system parts (:mod:`harness.stats.bysystem`)
+    verified: dict[str, list] = field(default_factory=dict)  # stamps learned (:meth:`DigestCache.take_learned`)
 
 
 @dataclass
@@ -302,6 +303,8 @@ def compute_group(job: GroupJob, est: Estimator, ranked: str, attributes: Sequen
     """Every cell of ``job`` and what the report takes from them (module docstring); ``examples=False``: no
     example browser sections (they are built elsewhere)."""
     out = GroupResult(job.key)
+    cache.prefetch([(ref.store, ref.unit, ref.meta) for per_sys in job.units.values() for refs in per_sys.values()
+                    for ref in refs if ref.store is not None and ref.records is None])
     digests: dict[str, dict[str, list[UnitDigest]]] = {}
     for cond in sorted(job.units):
         metrics = job.metrics.get(cond, [])

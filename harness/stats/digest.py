@@ -38,6 +38,12 @@ from harness.store.rundir import RunStore, Unit, atomic_write_text, parse_record
 
 VERSION = 1
 VERIFY = ("stamp", "full")
+_KNOWN: dict[str, dict[str, list]] = {}
+"""Per cache root, the stamps of its index (:meth:`DigestCache.open_index`): absolute path → ``[size,
+modification time in ns, inode, predictions sha256, ids sha256 or None]``. Module state, not part of a
+pickled cache: worker processes forked after the index was opened share it; others read the stamp files."""
+_LEARNED: dict[str, list] = {}
+"""Stamps this process verified or read from stamp files since :meth:`DigestCache.take_learned`."""
 
 
 @dataclass
@@ -143,11 +149,71 @@ class DigestCache:
     def _stamped(self, path: Path, sha: str) -> bool:
         if self.root is None or self.verify == "full":
             return False
+        where = os.path.abspath(path)
+        try:
+            stat = self._stat(path)
+        except OSError:
+            return False
+        known = _KNOWN.get(str(self.root), {}).get(where)
+        if known is not None and known[:4] == [*stat, sha]:
+            return True
         try:
             stamp = json.loads(self._stamp_path(path).read_text(encoding="utf-8"))
-            return stamp == {"sha256": sha, "stat": self._stat(path)}
         except (OSError, ValueError):
             return False
+        if stamp != {"sha256": sha, "stat": stat}:
+            return False
+        self._learn(where, stat, sha)
+        return True
+
+    @staticmethod
+    def _learn(where: str, stat: list[int], sha: str, ids: str | None = None) -> None:
+        entry = _LEARNED.get(where)
+        if entry is None or entry[:4] != [*stat, sha]:
+            entry = [*stat, sha, None]
+        _LEARNED[where] = [*entry[:4], ids or entry[4]]
+
+    def _index_path(self) -> Path:
+        assert self.root is not None
+        return self.root / "stamps" / "index.json"
+
+    def open_index(self) -> None:
+        """Read the index of stamps (one file instead of one per unit): forked workers started after this read
+        no stamp file for a unit it names, unchanged."""
+        if self.root is None:
+            return
+        try:
+            known = orjson.loads(self._index_path().read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            known = {}
+        ok = isinstance(known, dict) and all(isinstance(v, list) and len(v) == 5 for v in known.values())
+        _KNOWN[str(self.root)] = known if ok else {}
+
+    @staticmethod
+    def take_learned() -> dict[str, list]:
+        """The stamps this process learned since the last call (a job's result carries them to the report)."""
+        out = dict(_LEARNED)
+        _LEARNED.clear()
+        return out
+
+    def save_index(self, learned: dict[str, list]) -> None:
+        """The index with ``learned`` merged in, written when it changed (a stamp file stays authoritative: an
+        entry is trusted only while size, modification time and inode are the file's)."""
+        if self.root is None or not learned:
+            return
+        known = dict(_KNOWN.get(str(self.root), {}))
+        changed = False
+        for where, entry in learned.items():
+            old = known.get(where)
+            merged = entry if old is None or old[:4] != entry[:4] else [*entry[:4], entry[4] or old[4]]
+            if merged != old:
+                known[where], changed = merged, True
+        if changed:
+            self._index_path().parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._index_path().with_name(f".index.{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps(known))
+            os.replace(tmp, self._index_path())
+            _KNOWN[str(self.root)] = known
 
     def check(self, store: RunStore, unit: Unit, meta: dict) -> None:
         """Raise unless the unit's predictions file still has the sha256 of its meta (a stamp may say so)."""
@@ -162,7 +228,36 @@ class DigestCache:
             return
         stamp = self._stamp_path(path)
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(stamp, json.dumps({"sha256": sha, "stat": self._stat(path)}), durable=False)
+        stat = self._stat(path)
+        atomic_write_text(stamp, json.dumps({"sha256": sha, "stat": stat}), durable=False)
+        self._learn(os.path.abspath(path), stat, sha)
+
+    def prefetch(self, units: Sequence[tuple[RunStore, Unit, dict]], *, unnamed: bool = False) -> None:
+        """Ask the kernel to start reading what loading ``units`` will read (their columns files, and the
+        predictions whose stamp the index does not hold), all at once: on a cold page cache one job's files
+        then arrive in parallel instead of one disk round trip after another. A hint only. ``unnamed``: only
+        the units whose ids the index does not name (those :meth:`ids_sha` loads)."""
+        known = _KNOWN.get(str(self.root), {}) if self.root is not None and self.verify == "stamp" else {}
+        for store, unit, meta in units:
+            predictions = store.predictions_path(unit)
+            entry = known.get(os.path.abspath(predictions))
+            stamped = entry is not None and entry[3] == meta.get("sha256")
+            if unnamed and stamped and isinstance(entry[4], str):  # type: ignore[index]
+                continue
+            paths = [store.columns_path(unit)] if isinstance(meta.get("columns"), dict) else []
+            if not stamped:
+                paths.append(predictions)
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    continue  # reading it later says what is wrong
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                except (OSError, AttributeError):
+                    pass
+                finally:
+                    os.close(fd)
 
     def load(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
              attributes: Sequence[str]) -> UnitDigest:
@@ -205,6 +300,7 @@ class DigestCache:
             target = self.root / "ids" / sha[:2] / f"{sha}.txt"
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(target, known, durable=False)
+            self._learn_ids(store.predictions_path(unit), sha, known)
         return known
 
     def known_ids_sha(self, store: RunStore, unit: Unit, meta: dict) -> str | None:
@@ -213,6 +309,11 @@ class DigestCache:
         if self.root is None:
             return None
         sha = str(meta.get("sha256"))
+        path = store.predictions_path(unit)
+        indexed = _KNOWN.get(str(self.root), {}).get(os.path.abspath(path))
+        if indexed is not None and indexed[3] == sha and isinstance(indexed[4], str):
+            self.check(store, unit, meta)
+            return indexed[4]
         try:
             known = (self.root / "ids" / sha[:2] / f"{sha}.txt").read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
@@ -220,7 +321,15 @@ class DigestCache:
         if len(known) != 64 or any(c not in "0123456789abcdef" for c in known):
             return None
         self.check(store, unit, meta)
+        self._learn_ids(path, sha, known)
         return known
+
+    def _learn_ids(self, path: Path, sha: str, ids: str) -> None:
+        """The ids sha256 of a file whose stamp was just checked (learned, or from the index)."""
+        where = os.path.abspath(path)
+        entry = _LEARNED.get(where) or _KNOWN.get(str(self.root), {}).get(where)
+        if entry is not None and entry[3] == sha:
+            _LEARNED[where] = [*entry[:4], ids]
 
     def _stored_columns(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
                         attributes: Sequence[str]) -> UnitDigest | None:

@@ -75,6 +75,22 @@ class GroupCache:
         os.replace(self.root / f".{stem}.{tag}.json", self.root / f"{stem}.json")
 
 
+    def prefetch(self, stems: Sequence[str]) -> None:
+        """Start reading entries ``stems`` (both files of each) at once: a hint to the kernel (see
+        :meth:`harness.stats.digest.DigestCache.prefetch`)."""
+        for stem in stems:
+            for suffix in (".json", ".npz"):
+                try:
+                    fd = os.open(self.root / f"{stem}{suffix}", os.O_RDONLY)
+                except OSError:
+                    continue
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                except (OSError, AttributeError):
+                    pass
+                finally:
+                    os.close(fd)
+
     def rows(self, key: str) -> list[dict] | None:
         """Rows cached under ``key`` (e.g. a task's bucket scores), or None."""
         try:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
+from harness.store.metaindex import MetaIndex
 from harness.store.rundir import RunStore, Unit, read_json
 
 
@@ -32,15 +33,16 @@ class Submission:
         self.run_dirs = self.run_dirs or [self.run_dir]
 
 
-def load_run(run_dir: Path) -> Submission:
+def load_run(run_dir: Path, index: MetaIndex | None = None) -> Submission:
     """The submission stored in ``run_dir``: run metadata and every complete unit (meta checksum and place
     verified here; its predictions' sha256 and ``n`` when they are read, by :meth:`RunStore.verified_bytes`);
     a unit results.json lists must still be there.
-    A directory without predictions may still carry a results.json (its metadata is used)."""
+    A directory without predictions may still carry a results.json (its metadata is used). ``index``: metas
+    read before (:mod:`harness.store.metaindex`)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir, field="RUN_DIR")
-    units = store.complete_units()
+    units = store.complete_units(index)
     if not units and not store.results_file.exists():
         raise XRobustError("no predictions and no results.json: not a run directory", file=run_dir, field="RUN_DIR")
     run = store.read_run() or (read_json(store.results_file, what="results") if not units else {})
@@ -75,9 +77,9 @@ def _check_listed(store: RunStore, present: set[Unit]) -> None:
                                field="units")
 
 
-def load_runs(run_dirs: list[Path]) -> list[Submission]:
-    """One :class:`Submission` per run directory, in order."""
-    return [load_run(Path(d)) for d in run_dirs]
+def load_runs(run_dirs: list[Path], index: MetaIndex | None = None) -> list[Submission]:
+    """One :class:`Submission` per run directory, in order (``index``: see :func:`load_run`)."""
+    return [load_run(Path(d), index) for d in run_dirs]
 
 
 def merge_per_task(subs: list[Submission]) -> list[Submission]:

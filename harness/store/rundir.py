@@ -35,6 +35,7 @@ from harness.spec.paths import safe_name
 from harness.store import columns
 from harness.store.conditions import ConditionId
 from harness.store.lock import RunLock
+from harness.store.metaindex import MetaIndex, stat_key
 
 log = logging.getLogger(__name__)
 
@@ -283,11 +284,18 @@ class RunStore:
                                "the unit away to recompute", file=path, field="columns.sha256")
         return data
 
-    def complete_units(self) -> list[tuple[Unit, dict]]:
-        """Every unit with a meta file, sorted, with its meta (checksum and place verified)."""
+    def complete_units(self, index: MetaIndex | None = None) -> list[tuple[Unit, dict]]:
+        """Every unit with a meta file, sorted, with its meta (checksum and place verified); ``index``: metas
+        read before, reused while their file's stat is unchanged (:mod:`harness.store.metaindex`)."""
         out = []
+        known = index.read(self.root) if index is not None else {}
+        seen: dict[str, list] = {}
         for meta_file in sorted((self.root / "predictions").glob("*/*.meta.json")):
-            meta = read_meta(meta_file)
+            name = f"{meta_file.parent.name}/{meta_file.name}"
+            entry = known.get(name)
+            stat = stat_key(meta_file) if index is not None else []
+            meta = entry[1] if entry is not None and entry[0] == stat else read_meta(meta_file)
+            seen[name] = [stat, meta]
             try:
                 unit = Unit(meta["task"], meta["lang"], meta["split"], meta["condition"])
             except KeyError as err:
@@ -296,6 +304,8 @@ class RunStore:
                 raise XRobustError(err.message, file=meta_file, field=err.field) from None
             _check_place(meta, unit, meta_file, self.meta_path(unit))
             out.append((unit, meta))
+        if index is not None and seen != known:
+            index.write(self.root, seen)
         return out
 
 

@@ -259,3 +259,24 @@ def test_a_cut_or_non_utf8_stored_file_is_named_with_its_line(tmp_path: Path, na
             assert err.startswith(f"xrobust: error: {path}: field 'sha256': "), err
         else:
             assert err.startswith(f"xrobust: error: {path}:4: ") and words in err and " at line" not in err, err
+
+
+@pytest.mark.parametrize("draws", ["per-test", "shared"])
+@pytest.mark.parametrize("damage", [d for d in DAMAGE if d != "meta deleted"])
+def test_damage_after_a_cached_report_is_refused_too(tmp_path: Path, damage: str, draws: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The cache's indexes of metas and stamps (and its cached numbers) never vouch for a file that changed
+    after they were written."""
+    run_a, run_b = real_run(tmp_path, "A"), real_run(tmp_path, "B", shift=1)
+    argv = ["report", str(run_a), str(run_b), "--out", str(tmp_path / "site"), "--resamples", "50",
+            "--draws", draws]
+    assert main(argv) == 0
+    assert (tmp_path / "site" / ".cache" / "metas").is_dir()
+    assert (tmp_path / "site" / ".cache" / "digests" / "stamps" / "index.json").is_file()
+    (tmp_path / "site" / "index.html").unlink()
+    DAMAGE[damage](run_a)
+    capsys.readouterr()
+    assert main(argv) == 2, damage
+    err = capsys.readouterr().err
+    assert err.startswith("xrobust: error: ") and err.count("\n") == 1 and str(run_a) in err
+    assert not (tmp_path / "site" / "index.html").exists()

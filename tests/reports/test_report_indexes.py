@@ -1,0 +1,70 @@
+"""A report's cache keeps an index of the unit metas and of the predictions' stamps it read: the next report
+lists ~50,000 units without opening each meta and stamp file again, and gives the same site. A damaged index
+is ignored (the files are read as without one); a changed file is never vouched for by it
+(``tests/harness/store/test_hostile_store.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.store.synthetic import TASKS, write_submission
+from reports import build_site
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("index-runs")
+    tasks = [t for t in TASKS if t.name in ("xnli", "panx")]
+    for i in range(3):
+        write_submission(root / f"run-{i}", i, 3, tasks, ["de", "sw"], ["clean", "typos.keyboard"], 40, seed=2)
+    return sorted(root.iterdir())
+
+
+def _pages(site: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in site.iterdir() if p.suffix in (".html", ".json", ".csv")}
+
+
+@pytest.mark.parametrize("draws", ["per-test", "shared"])
+def test_a_second_report_opens_no_meta_or_stamp_file(runs: list[Path], tmp_path: Path, draws: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.stats.digest as digest
+    import harness.store.rundir as rundir
+
+    cache = tmp_path / "cache"
+    build_site(runs, tmp_path / "first", n_resamples=200, draws=draws, cache_dir=cache)
+    metas: list[Path] = []
+    stamps: list[Path] = []
+    real_meta, real_stamp = rundir.read_meta, digest.DigestCache._stamp_path
+
+    def meta_spy(path: Path) -> dict:
+        metas.append(path)
+        return real_meta(path)
+
+    def stamp_spy(self, path):  # type: ignore[no-untyped-def]
+        stamps.append(path)
+        return real_stamp(self, path)
+
+    monkeypatch.setattr(rundir, "read_meta", meta_spy)
+    monkeypatch.setattr(digest.DigestCache, "_stamp_path", stamp_spy)
+    build_site(runs, tmp_path / "second", n_resamples=200, draws=draws, cache_dir=cache)
+    assert metas == [] and stamps == []
+    assert _pages(tmp_path / "second") == _pages(tmp_path / "first")
+    # a damaged index is ignored: every meta and stamp file is read again, and the site is the same
+    for index in [*(cache / "metas").iterdir(), cache / "digests" / "stamps" / "index.json"]:
+        index.write_bytes(b"\x00not json")
+    build_site(runs, tmp_path / "third", n_resamples=200, draws=draws, cache_dir=cache)
+    assert len(metas) == 3 * 8 and stamps
+    assert _pages(tmp_path / "third") == _pages(tmp_path / "first")
+
+
+def test_verify_full_reads_every_meta(runs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.store.rundir as rundir
+
+    build_site(runs, tmp_path / "first", n_resamples=200, cache_dir=tmp_path / "cache")
+    metas: list[Path] = []
+    real_meta = rundir.read_meta
+    monkeypatch.setattr(rundir, "read_meta", lambda path: metas.append(path) or real_meta(path))
+    build_site(runs, tmp_path / "again", n_resamples=200, cache_dir=tmp_path / "cache", verify="full")
+    assert len(metas) == 3 * 8

@@ -40,7 +40,7 @@ VERSION = 1
 VERIFY = ("stamp", "full")
 _KNOWN: dict[str, dict[str, list]] = {}
 """Per cache root, the stamps of its index (:meth:`DigestCache.open_index`): absolute path → ``[size,
-modification time in ns, inode, predictions sha256, ids sha256 or None]``. Module state, not part of a
+modification time in ns, inode, pin (:func:`pin`), ids sha256 or None]``. Module state, not part of a
 pickled cache: worker processes forked after the index was opened share it; others read the stamp files."""
 _LEARNED: dict[str, list] = {}
 """Stamps this process verified or read from stamp files since :meth:`DigestCache.take_learned`."""
@@ -86,6 +86,12 @@ class UnitDigest:
                 end = int(self.offsets[i + 1]) if i + 1 < len(self.offsets) else size  # where the next record begins
                 out.append(orjson.loads(os.pread(fd, end - start, start)))
         return out
+
+
+def pin(meta: dict) -> str:
+    """What a stamp vouches for: the predictions' sha256 and record count of the meta they were checked
+    against (a meta whose ``n`` was rewritten is not vouched for by a stamp of its sha256 alone)."""
+    return f"{meta.get('sha256')}:{meta.get('n')}"
 
 
 def ids_sha(ids: Sequence[str]) -> str:
@@ -161,7 +167,7 @@ class DigestCache:
             stamp = json.loads(self._stamp_path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        if stamp != {"sha256": sha, "stat": stat}:
+        if stamp != {"pin": sha, "stat": stat}:
             return False
         self._learn(where, stat, sha)
         return True
@@ -216,9 +222,10 @@ class DigestCache:
             _KNOWN[str(self.root)] = known
 
     def check(self, store: RunStore, unit: Unit, meta: dict) -> None:
-        """Raise unless the unit's predictions file still has the sha256 of its meta (a stamp may say so)."""
+        """Raise unless the unit's predictions file still has the sha256 and ``n`` of its meta (a stamp may say
+        so)."""
         path = store.predictions_path(unit)
-        sha = str(meta.get("sha256"))
+        sha = pin(meta)
         if not self._stamped(path, sha):
             store.verified_bytes(unit, meta)
             self._stamp(path, sha)
@@ -229,7 +236,7 @@ class DigestCache:
         stamp = self._stamp_path(path)
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stat = self._stat(path)
-        atomic_write_text(stamp, json.dumps({"sha256": sha, "stat": stat}), durable=False)
+        atomic_write_text(stamp, json.dumps({"pin": sha, "stat": stat}), durable=False)
         self._learn(os.path.abspath(path), stat, sha)
 
     def prefetch(self, units: Sequence[tuple[RunStore, Unit, dict]], *, unnamed: bool = False) -> None:
@@ -241,7 +248,7 @@ class DigestCache:
         for store, unit, meta in units:
             predictions = store.predictions_path(unit)
             entry = known.get(os.path.abspath(predictions))
-            stamped = entry is not None and entry[3] == meta.get("sha256")
+            stamped = entry is not None and entry[3] == pin(meta)
             if unnamed and stamped and isinstance(entry[4], str):  # type: ignore[index]
                 continue
             paths = [store.columns_path(unit)] if isinstance(meta.get("columns"), dict) else []
@@ -282,7 +289,7 @@ class DigestCache:
         digest.records = None
         if self.root is not None:
             self._write(target, digest)
-            self._stamp(path, sha)
+            self._stamp(path, pin(meta))
         return digest
 
     def ids_sha(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str], attributes: Sequence[str]
@@ -300,7 +307,7 @@ class DigestCache:
             target = self.root / "ids" / sha[:2] / f"{sha}.txt"
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(target, known, durable=False)
-            self._learn_ids(store.predictions_path(unit), sha, known)
+            self._learn_ids(store.predictions_path(unit), pin(meta), known)
         return known
 
     def known_ids_sha(self, store: RunStore, unit: Unit, meta: dict) -> str | None:
@@ -311,7 +318,7 @@ class DigestCache:
         sha = str(meta.get("sha256"))
         path = store.predictions_path(unit)
         indexed = _KNOWN.get(str(self.root), {}).get(os.path.abspath(path))
-        if indexed is not None and indexed[3] == sha and isinstance(indexed[4], str):
+        if indexed is not None and indexed[3] == pin(meta) and isinstance(indexed[4], str):
             self.check(store, unit, meta)
             return indexed[4]
         try:
@@ -321,14 +328,14 @@ class DigestCache:
         if len(known) != 64 or any(c not in "0123456789abcdef" for c in known):
             return None
         self.check(store, unit, meta)
-        self._learn_ids(path, sha, known)
+        self._learn_ids(path, pin(meta), known)
         return known
 
-    def _learn_ids(self, path: Path, sha: str, ids: str) -> None:
+    def _learn_ids(self, path: Path, pinned: str, ids: str) -> None:
         """The ids sha256 of a file whose stamp was just checked (learned, or from the index)."""
         where = os.path.abspath(path)
         entry = _LEARNED.get(where) or _KNOWN.get(str(self.root), {}).get(where)
-        if entry is not None and entry[3] == sha:
+        if entry is not None and entry[3] == pinned:
             _LEARNED[where] = [*entry[:4], ids]
 
     def _stored_columns(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 AggFn = Callable[[np.ndarray, Any], np.ndarray]
 """``agg(sums, n)``: ``sums`` has shape ``(..., k)`` (index the LAST axis), returns shape ``(...)``; see
@@ -71,9 +72,13 @@ _THREADS: int | None = None  # the default of n_jobs=None; None: up to 8, one pe
 
 def set_threads(n: int | None) -> None:
     """Threads a resampling call uses when not told (``None``: one per core, at most 8). Processes that run
-    in parallel already (a report's ``--jobs``) set 1. Results do not depend on it (:func:`_run_chunks`)."""
+    in parallel already (a report's ``--jobs``) set 1, which also limits BLAS to one thread there: a worker's
+    matrix products must not spread over the cores the other workers use (OpenBLAS threads spin while they
+    wait). Results do not depend on it (:func:`_run_chunks`)."""
     global _THREADS
     _THREADS = n
+    if n is not None:
+        threadpool_limits(limits=max(1, n), user_api="blas")
 
 
 def _n_threads(n_jobs: int | None) -> int:
@@ -251,17 +256,23 @@ def bootstrap_values(
 _BLOCK = 32  # columns per product in :func:`_sums_of`
 
 
-def _sums_of(weights: np.ndarray, columns: np.ndarray) -> np.ndarray:
+def _sums_of(weights: np.ndarray, columns: np.ndarray, exact32: np.ndarray) -> np.ndarray:
     """``weights @ columns`` in products of exactly :data:`_BLOCK` columns (the last padded with zeros): a
     column's sums are then the same whatever columns share the call (BLAS may sum differently for other
-    shapes, and a report adding a system must leave the others' numbers as they were)."""
-    n, c = columns.shape
-    if c == 0:
-        return np.zeros((weights.shape[0], 0))
-    padded = np.zeros((n, -(-c // _BLOCK) * _BLOCK))
-    padded[:, :c] = columns
-    return np.concatenate([weights @ padded[:, i:i + _BLOCK] for i in range(0, padded.shape[1], _BLOCK)],
-                          axis=1)[:, :c]
+    shapes, and a report adding a system must leave the others' numbers as they were). The columns marked
+    ``exact32`` (integers whose every partial sum stays below 2**24) are summed in float32: exactly the float64
+    sums, at half the cost."""
+    out = np.empty((weights.shape[0], columns.shape[1]))
+    for mask, dtype in ((exact32, np.float32), (~exact32, np.float64)):
+        if not mask.any():
+            continue
+        chosen = columns[:, mask]
+        padded = np.zeros((chosen.shape[0], -(-chosen.shape[1] // _BLOCK) * _BLOCK), dtype=dtype)
+        padded[:, :chosen.shape[1]] = chosen
+        w = weights.astype(dtype, copy=False)
+        out[:, mask] = np.concatenate([w @ padded[:, i:i + _BLOCK] for i in range(0, padded.shape[1], _BLOCK)],
+                                      axis=1)[:, :chosen.shape[1]]
+    return out
 
 
 def shared_sums(
@@ -291,20 +302,23 @@ def shared_sums(
     flipped = np.zeros(columns.shape[1], dtype=bool)
     np.logical_or.at(flipped, inverse, wanted[varying])
     flip_columns = columns[:, flipped]
+    # weights are counts summing to n or 0/1 coins: an integer column's sums are at most n · max|value|
+    exact32 = np.all(columns == np.round(columns), axis=0) & (n * np.abs(columns).max(axis=0, initial=0) < 2**24)
     draw_coins = bool(wanted.any())
     chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
-    index = np.int32 if chunk * n < 2**31 else np.int64
+    # 16-bit draws where they fit (numpy fills them twice as fast as 32-bit ones)
+    drawn = np.uint16 if n <= 2**16 else np.int64
 
     def work(rng: np.random.Generator, size: int) -> np.ndarray:
         # row b's indices offset by b * n, so one bincount counts every resample of the chunk
-        idx = rng.integers(0, n, size=(size, n), dtype=index)
-        idx += (np.arange(size, dtype=index) * n)[:, None]
+        idx = np.add(rng.integers(0, n, size=(size, n), dtype=drawn), (np.arange(size, dtype=np.intp) * n)[:, None],
+                     dtype=np.intp)
         counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
         if not draw_coins:
-            return _sums_of(counts, columns)
+            return _sums_of(counts, columns, exact32)
         bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit
         coins = np.unpackbits(bits, count=size * n).reshape(size, n).astype(np.float64)
-        return np.concatenate([_sums_of(counts, columns), _sums_of(coins, flip_columns),
+        return np.concatenate([_sums_of(counts, columns, exact32), _sums_of(coins, flip_columns, exact32[flipped]),
                                coins.sum(axis=1, keepdims=True)], axis=1)
 
     both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)

@@ -254,7 +254,8 @@ class RunStore:
         return records
 
     def verified_bytes(self, unit: Unit, meta: dict) -> bytes:
-        """The bytes of the unit's predictions file, checked against the sha256 in its ``meta``."""
+        """The bytes of the unit's predictions file, checked against the sha256 and record count ``n`` in its
+        ``meta``."""
         path = self.predictions_path(unit)
         _check_place(meta, unit, self.meta_path(unit))
         try:
@@ -265,6 +266,10 @@ class RunStore:
             raise XRobustError(f"cannot read predictions ({err.strerror})", file=path) from None
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             raise _damaged(path)
+        lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)  # as parse_records counts
+        if meta.get("n") != lines or isinstance(meta.get("n"), bool):
+            raise XRobustError(f"{lines} records but the unit metadata says n={meta.get('n')!r} (corrupt "
+                               "cache); move it away to recompute", file=path, field="n")
         return data
 
     def verified_columns(self, unit: Unit, meta: dict) -> bytes | None:

@@ -103,6 +103,10 @@ def test_shared_draws_report_is_cached_and_parallel_alike(runs: dict[str, Path],
     assert _site(runs, names, tmp_path / "site", "shared") == first  # from the cache
     build_site([runs[n] for n in names], tmp_path / "jobs", n_resamples=RESAMPLES, draws="shared", jobs=2)
     assert {n: json.loads((tmp_path / "jobs" / f"{n}.json").read_text()) for n in EXPORTS} == first
+    pages = sorted(p.name for p in (tmp_path / "site").iterdir() if p.suffix in (".html", ".json", ".csv"))
+    assert len(pages) > 10  # pages rendered by two processes are the serial ones, byte for byte
+    for page in pages:
+        assert (tmp_path / "jobs" / page).read_bytes() == (tmp_path / "site" / page).read_bytes(), page
     # the cache keeps the two kinds of draws apart
     assert _site(runs, names, tmp_path / "site", "per-test") != first
 
@@ -112,8 +116,17 @@ def test_shared_sums_are_one_draw_for_every_column() -> None:
     matrix = np.c_[rng.integers(0, 2, (400, 3)), rng.random(400), np.full(400, 2.0)]
     boot, flips = shared_sums(matrix, 3000, seed=5)
     sub, sub_flips = shared_sums(matrix[:, [1, 3]], 3000, seed=5)
-    np.testing.assert_allclose(sub, boot[:, [1, 3]])  # the draws do not depend on the other columns
-    np.testing.assert_allclose(sub_flips, flips[:, [1, 3]])
+    np.testing.assert_array_equal(sub, boot[:, [1, 3]])  # the draws do not depend on the other columns,
+    np.testing.assert_array_equal(sub_flips, flips[:, [1, 3]])  # nor the sums' rounding on their company
+    wide = np.c_[matrix, rng.random((400, 70)), matrix[:, 3]]  # more columns than one product takes, a repeat
+    wide_boot, wide_flips = shared_sums(wide, 3000, seed=5)
+    np.testing.assert_array_equal(wide_boot[:, :5], boot)
+    np.testing.assert_array_equal(wide_boot[:, -1], boot[:, 3])
+    np.testing.assert_array_equal(wide_flips[:, :5], flips)
+    masked_boot, masked = shared_sums(matrix, 3000, seed=5, flips=np.array([True, False, False, True, False]))
+    np.testing.assert_array_equal(masked_boot, boot)
+    np.testing.assert_array_equal(masked[:, [0, 3]], flips[:, [0, 3]])  # flips summed for the asked columns only
+    assert np.isnan(masked[:, [1, 2, 4]]).all()
     assert (boot[:, 4] == 800.0).all()  # a constant column sums to n times its value
     # a resample is n draws with replacement: the means and spreads of the sums are the bootstrap's
     np.testing.assert_allclose(boot.mean(0)[:4], matrix.sum(0)[:4], rtol=0.02)

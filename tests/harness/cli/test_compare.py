@@ -11,6 +11,7 @@ from scipy.stats import binomtest
 
 from harness.cli.main import main
 from harness.stats import runs
+from harness.store.metaindex import MetaIndex
 from harness.store.rundir import RunStore, Unit
 
 
@@ -75,9 +76,9 @@ def test_compare_and_report_load_runs_through_one_loader(tmp_path: Path,
     loaded: list[Path] = []
     real = runs.load_run
 
-    def spy(run_dir: Path) -> runs.Submission:
+    def spy(run_dir: Path, index: MetaIndex | None = None) -> runs.Submission:
         loaded.append(run_dir)
-        return real(run_dir)
+        return real(run_dir, index)
 
     monkeypatch.setattr(runs, "load_run", spy)
     assert main(["compare", str(run_a), str(run_b), "--resamples", "200"]) == 0

@@ -8,8 +8,10 @@ users run it (``python -m harness.cli report … --jobs N``):
 
 - **cold**: N submissions, empty cache (every unit's columns read, or its predictions parsed where it has
   none; every cell computed);
-- **warm**: one submission added (N + 1), same cache: the N old submissions' digests are reused, and every job
-  that now has one more system is recomputed (its cache key names the systems it holds).
+- **warm**: one submission added (N + 1), same cache. With shared draws only the new submission's parts are
+  computed (with the baseline's columns its comparisons need); the old submissions are read from their parts'
+  heads and their cached task averages and bucket rows, and the pages are rendered again. With per-test draws
+  every job that now has one more system is recomputed (its cache key names the systems it holds).
 
 ``--draws`` is the report's (default here ``shared``: the draws that make this scale feasible; ``per-test``
 times the earlier estimator).

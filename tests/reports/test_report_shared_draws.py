@@ -104,7 +104,7 @@ def test_shared_draws_report_is_cached_and_parallel_alike(runs: dict[str, Path],
     build_site([runs[n] for n in names], tmp_path / "jobs", n_resamples=RESAMPLES, draws="shared", jobs=2)
     assert {n: json.loads((tmp_path / "jobs" / f"{n}.json").read_text()) for n in EXPORTS} == first
     pages = sorted(p.name for p in (tmp_path / "site").iterdir() if p.suffix in (".html", ".json", ".csv"))
-    assert len(pages) > 10  # pages rendered by two processes are the serial ones, byte for byte
+    assert len(pages) > 10  # pages of a report computed by two processes are the serial ones, byte for byte
     for page in pages:
         assert (tmp_path / "jobs" / page).read_bytes() == (tmp_path / "site" / page).read_bytes(), page
     # the cache keeps the two kinds of draws apart

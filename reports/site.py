@@ -19,8 +19,7 @@ from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis
 from harness.stats.runs import load_runs
 from harness.stats.systems import group_systems
-from harness.store.metaindex import MetaIndex
-from harness.store.rundir import atomic_write_text
+from harness.store.rundir import MetaIndex, atomic_write_text
 from reports.csvcells import to_csv
 from reports.pages import example_context, index_context, task_context
 
@@ -121,13 +120,14 @@ class _Site:
         self.out, self.analysis, self.board, self.systems, self.change = out, analysis, board, systems, change
         self.lang_groups, self.buckets, self.common, self.split_any = lang_groups, buckets, common, split_any
         self.env = environment()
+        self.gains = {task: analysis.gain_robustness(task) for task in board["tasks"]}  # corrected once per task
 
     def render(self, template: str, target: str, **context: object) -> None:
         page = confined(self.out, target, field="--out")  # a page named after a task stays in the site folder
         atomic_write_text(page, self.env.get_template(template).render(**self.common, **context))
 
-    def gains(self) -> list[dict]:
-        return [row for task in self.board["tasks"] for row in self.analysis.gain_robustness(task)]
+    def all_gains(self) -> list[dict]:
+        return [row for task in self.board["tasks"] for row in self.gains[task]]
 
     def page(self, kind: str, name: str, slice_rows: list[dict] | None = None) -> list[dict]:
         """Write one page (or export) of the site; a task page returns its slice rows (for the slices export)."""
@@ -140,7 +140,7 @@ class _Site:
             matrices = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]]
                         for cond in board["conditions"] if (matrix := analysis.pairwise(scope, cond))]
             self.render("pairwise.html.j2", "pairwise.html", matrices=matrices,
-                        gains=[] if self.split_any else self.gains(), gains_on_task_pages=self.split_any)
+                        gains=[] if self.split_any else self.all_gains(), gains_on_task_pages=self.split_any)
         elif kind == "examples" and name:
             self.render("examples.html.j2", f"examples-{name}.html", sections=example_context(analysis, name),
                         pages=[], task=name)
@@ -163,7 +163,7 @@ class _Site:
             self.render("task.html.j2", f"task-{task}.html", names=analysis.names, **context, pages=[],
                         condition=None, gains=[])
             return rows
-        gains = analysis.gain_robustness(task)
+        gains = self.gains[task]
         conds = analysis.task_conditions(task)
         pages = [(c, f"task-{task}.html" if k == 0 else f"task-{task}--{c}.html") for k, c in enumerate(conds)]
         for cond, href in pages:
@@ -182,7 +182,7 @@ class _Site:
             return pd.DataFrame(self.board["comparisons"])
         if name == "slices":
             return pd.DataFrame(slice_rows)
-        return pd.DataFrame(self.gains())
+        return pd.DataFrame(self.all_gains())
 
 
 def _each(site: _Site, pages: list[tuple[str, str]], slice_rows: list[dict] | None = None) -> list[list[dict]]:

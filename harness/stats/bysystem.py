@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,6 +52,7 @@ from harness.stats.groupcache import (
     put,
     rows_key,
 )
+from harness.store.rundir import atomic_write_bytes, atomic_write_text
 
 
 @dataclass
@@ -248,12 +248,8 @@ class PartCache(GroupCache):
 
     def save_ids(self, ident: str, ids: list[str]) -> None:
         path = self._ids_path(ident)
-        if path.is_file():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        if not path.is_file():
+            atomic_write_text(path, json.dumps(ids, ensure_ascii=False), durable=False)
 
     def _records_path(self, job_key: Sequence[str]) -> Path:
         name = hashlib.sha256(json.dumps(list(job_key)).encode()).hexdigest()[:32]
@@ -268,11 +264,7 @@ class PartCache(GroupCache):
         return memo if isinstance(memo, dict) else {}
 
     def save_records(self, job_key: Sequence[str], memo: dict[str, dict]) -> None:
-        path = self._records_path(job_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps(memo))
-        os.replace(tmp, path)
+        atomic_write_bytes(self._records_path(job_key), orjson.dumps(memo), durable=False)
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, list]]:

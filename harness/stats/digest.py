@@ -34,7 +34,14 @@ import pyarrow.ipc as ipc
 from harness.errors import XRobustError
 from harness.metrics import METRICS
 from harness.store.columns import read_table, to_table, unit_columns
-from harness.store.rundir import RunStore, Unit, atomic_write_text, parse_records
+from harness.store.rundir import (
+    RunStore,
+    Unit,
+    atomic_write_bytes,
+    atomic_write_text,
+    parse_records,
+    read_ahead,
+)
 
 VERSION = 1
 VERIFY = ("stamp", "full")
@@ -86,6 +93,11 @@ class UnitDigest:
                 end = int(self.offsets[i + 1]) if i + 1 < len(self.offsets) else size  # where the next record begins
                 out.append(orjson.loads(os.pread(fd, end - start, start)))
         return out
+
+
+def _merged(old: list | None, new: list) -> list:
+    """Stamp entry ``new``, keeping ``old``'s ids sha256 when it is of the same file state and ``new`` has none."""
+    return new if old is None or old[:4] != new[:4] else [*new[:4], new[4] or old[4]]
 
 
 def pin(meta: dict) -> str:
@@ -174,10 +186,7 @@ class DigestCache:
 
     @staticmethod
     def _learn(where: str, stat: list[int], sha: str, ids: str | None = None) -> None:
-        entry = _LEARNED.get(where)
-        if entry is None or entry[:4] != [*stat, sha]:
-            entry = [*stat, sha, None]
-        _LEARNED[where] = [*entry[:4], ids or entry[4]]
+        _LEARNED[where] = _merged(_LEARNED.get(where), [*stat, sha, ids])
 
     def _index_path(self) -> Path:
         assert self.root is not None
@@ -211,14 +220,11 @@ class DigestCache:
         changed = False
         for where, entry in learned.items():
             old = known.get(where)
-            merged = entry if old is None or old[:4] != entry[:4] else [*entry[:4], entry[4] or old[4]]
+            merged = _merged(old, entry)
             if merged != old:
                 known[where], changed = merged, True
         if changed:
-            self._index_path().parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._index_path().with_name(f".index.{os.getpid()}.tmp")
-            tmp.write_bytes(orjson.dumps(known))
-            os.replace(tmp, self._index_path())
+            atomic_write_bytes(self._index_path(), orjson.dumps(known), durable=False)
             _KNOWN[str(self.root)] = known
 
     def check(self, store: RunStore, unit: Unit, meta: dict) -> None:
@@ -252,19 +258,7 @@ class DigestCache:
             if unnamed and stamped and isinstance(entry[4], str):  # type: ignore[index]
                 continue
             paths = [store.columns_path(unit)] if isinstance(meta.get("columns"), dict) else []
-            if not stamped:
-                paths.append(predictions)
-            for path in paths:
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except OSError:
-                    continue  # reading it later says what is wrong
-                try:
-                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-                except (OSError, AttributeError):
-                    pass
-                finally:
-                    os.close(fd)
+            read_ahead(paths if stamped else [*paths, predictions])
 
     def load(self, store: RunStore, unit: Unit, meta: dict, metrics: Sequence[str],
              attributes: Sequence[str]) -> UnitDigest:

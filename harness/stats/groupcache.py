@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
+from harness.store.rundir import read_ahead
 
 VERSION = 2
 DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile)
@@ -74,22 +75,9 @@ class GroupCache:
         os.replace(self.root / f".{stem}.{tag}.npz", self.root / f"{stem}.npz")
         os.replace(self.root / f".{stem}.{tag}.json", self.root / f"{stem}.json")
 
-
     def prefetch(self, stems: Sequence[str]) -> None:
-        """Start reading entries ``stems`` (both files of each) at once: a hint to the kernel (see
-        :meth:`harness.stats.digest.DigestCache.prefetch`)."""
-        for stem in stems:
-            for suffix in (".json", ".npz"):
-                try:
-                    fd = os.open(self.root / f"{stem}{suffix}", os.O_RDONLY)
-                except OSError:
-                    continue
-                try:
-                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-                except (OSError, AttributeError):
-                    pass
-                finally:
-                    os.close(fd)
+        """Start reading entries ``stems`` (both files of each) at once (:func:`harness.store.rundir.read_ahead`)."""
+        read_ahead(self.root / f"{stem}{suffix}" for stem in stems for suffix in (".json", ".npz"))
 
     def rows(self, key: str) -> list[dict] | None:
         """Rows cached under ``key`` (e.g. a task's bucket scores), or None."""

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import XRobustError
-from harness.store.metaindex import MetaIndex
-from harness.store.rundir import RunStore, Unit, read_json
+from harness.store.rundir import MetaIndex, RunStore, Unit, read_json
 
 
 @dataclass
@@ -38,7 +37,7 @@ def load_run(run_dir: Path, index: MetaIndex | None = None) -> Submission:
     verified here; its predictions' sha256 and ``n`` when they are read, by :meth:`RunStore.verified_bytes`);
     a unit results.json lists must still be there.
     A directory without predictions may still carry a results.json (its metadata is used). ``index``: metas
-    read before (:mod:`harness.store.metaindex`)."""
+    read before (:class:`harness.store.rundir.MetaIndex`)."""
     store = RunStore(run_dir)
     if not run_dir.is_dir():
         raise XRobustError("run directory not found", file=run_dir, field="RUN_DIR")

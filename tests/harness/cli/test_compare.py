@@ -11,8 +11,7 @@ from scipy.stats import binomtest
 
 from harness.cli.main import main
 from harness.stats import runs
-from harness.store.metaindex import MetaIndex
-from harness.store.rundir import RunStore, Unit
+from harness.store.rundir import MetaIndex, RunStore, Unit
 
 
 def fake_run(root: Path, name: str, correct: np.ndarray, perturbed_correct: np.ndarray | None = None) -> Path:

@@ -14,6 +14,7 @@ chunked index-gather. All resamples of all submissions are then scored by one ca
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -253,26 +254,54 @@ def bootstrap_values(
     return point, evaluate(agg, sums, m, n), used
 
 
-_BLOCK = 32  # columns per product in :func:`_sums_of`
+_BLOCK = 32  # columns per product in :func:`_Blocks`
 
 
-def _sums_of(weights: np.ndarray, columns: np.ndarray, exact32: np.ndarray) -> np.ndarray:
-    """``weights @ columns`` in products of exactly :data:`_BLOCK` columns (the last padded with zeros): a
-    column's sums are then the same whatever columns share the call (BLAS may sum differently for other
-    shapes, and a report adding a system must leave the others' numbers as they were). The columns marked
-    ``exact32`` (integers whose every partial sum stays below 2**24) are summed in float32: exactly the float64
-    sums, at half the cost."""
-    out = np.empty((weights.shape[0], columns.shape[1]))
-    for mask, dtype in ((exact32, np.float32), (~exact32, np.float64)):
-        if not mask.any():
-            continue
-        chosen = columns[:, mask]
-        padded = np.zeros((chosen.shape[0], -(-chosen.shape[1] // _BLOCK) * _BLOCK), dtype=dtype)
-        padded[:, :chosen.shape[1]] = chosen
-        w = weights.astype(dtype, copy=False)
-        out[:, mask] = np.concatenate([w @ padded[:, i:i + _BLOCK] for i in range(0, padded.shape[1], _BLOCK)],
-                                      axis=1)[:, :chosen.shape[1]]
-    return out
+class _Blocks:
+    """Columns ready for ``weights @ columns`` in products of exactly :data:`_BLOCK` columns (the last padded
+    with zeros): a column's sums are then the same whatever columns share the call (BLAS may sum differently
+    for other shapes, and a report adding a system must leave the others' numbers as they were). The columns
+    marked ``exact32`` (integers whose every partial sum stays below 2**24) are summed in float32: exactly the
+    float64 sums, at half the cost. Built once per call of :func:`shared_sums`, used by every chunk."""
+
+    def __init__(self, columns: np.ndarray, exact32: np.ndarray) -> None:
+        self.width = columns.shape[1]
+        self.parts = []
+        for mask, dtype in ((exact32, np.float32), (~exact32, np.float64)):
+            if mask.any():
+                chosen = columns[:, mask]
+                padded = np.zeros((chosen.shape[0], -(-chosen.shape[1] // _BLOCK) * _BLOCK), dtype=dtype)
+                padded[:, :chosen.shape[1]] = chosen
+                blocks = [np.ascontiguousarray(padded[:, i:i + _BLOCK]) for i in range(0, padded.shape[1], _BLOCK)]
+                self.parts.append((mask, dtype, blocks, chosen.shape[1]))
+
+    def sums(self, weights: np.ndarray, scratch: dict) -> np.ndarray:
+        """``weights @ columns`` ``(size, width)`` for integer ``weights`` ``(size, n)``; ``scratch`` keeps the
+        converted weights between chunks (fresh 10 MB arrays cost a page fault per 4 KB)."""
+        out = np.empty((weights.shape[0], self.width))
+        for mask, dtype, blocks, used in self.parts:
+            w = _buffer(scratch, f"w{np.dtype(dtype).itemsize}", weights.shape, dtype)
+            np.copyto(w, weights, casting="unsafe")
+            out[:, mask] = np.concatenate([w @ b for b in blocks], axis=1)[:, :used]
+        return out
+
+
+_SCRATCH = threading.local()
+
+
+def _buffer(scratch: dict, name: str, shape: tuple, dtype: type) -> np.ndarray:
+    """The buffer ``name`` of ``scratch``, reused by the chunks drawn on this thread while their shape is the
+    same (one buffer per name is kept: at most ~25 MB a thread)."""
+    buf = scratch.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = scratch[name] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _scratch() -> dict:
+    if not hasattr(_SCRATCH, "buffers"):
+        _SCRATCH.buffers = {}
+    return _SCRATCH.buffers
 
 
 def shared_sums(
@@ -304,22 +333,25 @@ def shared_sums(
     flip_columns = columns[:, flipped]
     # weights are counts summing to n or 0/1 coins: an integer column's sums are at most n · max|value|
     exact32 = np.all(columns == np.round(columns), axis=0) & (n * np.abs(columns).max(axis=0, initial=0) < 2**24)
+    boot_blocks, flip_blocks = _Blocks(columns, exact32), _Blocks(flip_columns, exact32[flipped])
     draw_coins = bool(wanted.any())
     chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
     # 16-bit draws where they fit (numpy fills them twice as fast as 32-bit ones)
     drawn = np.uint16 if n <= 2**16 else np.int64
 
     def work(rng: np.random.Generator, size: int) -> np.ndarray:
+        scratch = _scratch()
         # row b's indices offset by b * n, so one bincount counts every resample of the chunk
-        idx = np.add(rng.integers(0, n, size=(size, n), dtype=drawn), (np.arange(size, dtype=np.intp) * n)[:, None],
-                     dtype=np.intp)
-        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+        idx = _buffer(scratch, "idx", (size, n), np.intp)
+        np.add(rng.integers(0, n, size=(size, n), dtype=drawn), (np.arange(size, dtype=np.intp) * n)[:, None],
+               out=idx, dtype=np.intp)
+        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
         if not draw_coins:
-            return _sums_of(counts, columns, exact32)
+            return boot_blocks.sums(counts, scratch)
         bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit
-        coins = np.unpackbits(bits, count=size * n).reshape(size, n).astype(np.float64)
-        return np.concatenate([_sums_of(counts, columns, exact32), _sums_of(coins, flip_columns, exact32[flipped]),
-                               coins.sum(axis=1, keepdims=True)], axis=1)
+        coins = np.unpackbits(bits, count=size * n).reshape(size, n)
+        return np.concatenate([boot_blocks.sums(counts, scratch), flip_blocks.sums(coins, scratch),
+                               coins.sum(axis=1, keepdims=True, dtype=np.int64).astype(np.float64)], axis=1)
 
     both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)
     width = columns.shape[1]

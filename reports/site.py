@@ -40,8 +40,26 @@ def _pfmt(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    """Jinja's environment with ``row.field`` on a plain dict looked up as the key first: the answer Jinja gives
+    (a dict has no such attribute, so it falls back to the key), without the AttributeError it raises and
+    catches on the way (a quarter of a large site's rendering time). Names of dict methods (``.get``, ``.items``)
+    take Jinja's own path, attribute first."""
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
+    env = _Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = _fmt
     env.filters["pfmt"] = _pfmt

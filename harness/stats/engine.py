@@ -286,22 +286,13 @@ class _Blocks:
         return out
 
 
-_SCRATCH = threading.local()
-
-
 def _buffer(scratch: dict, name: str, shape: tuple, dtype: type) -> np.ndarray:
-    """The buffer ``name`` of ``scratch``, reused by the chunks drawn on this thread while their shape is the
-    same (one buffer per name is kept: at most ~25 MB a thread)."""
+    """The buffer ``name`` of ``scratch`` (one thread's, for one call of :func:`shared_sums`), reused by the
+    chunks it draws while their shape is the same; dropped when the call returns."""
     buf = scratch.get(name)
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = scratch[name] = np.empty(shape, dtype=dtype)
     return buf
-
-
-def _scratch() -> dict:
-    if not hasattr(_SCRATCH, "buffers"):
-        _SCRATCH.buffers = {}
-    return _SCRATCH.buffers
 
 
 def shared_sums(
@@ -338,9 +329,10 @@ def shared_sums(
     chunk = max(1, min(_RESAMPLES_PER_CHUNK, _CELLS_PER_CHUNK // max(n, 1)))
     # 16-bit draws where they fit (numpy fills them twice as fast as 32-bit ones)
     drawn = np.uint16 if n <= 2**16 else np.int64
+    scratches: dict[int, dict] = {}  # per thread drawing chunks
 
     def work(rng: np.random.Generator, size: int) -> np.ndarray:
-        scratch = _scratch()
+        scratch = scratches.setdefault(threading.get_ident(), {})
         # row b's indices offset by b * n, so one bincount counts every resample of the chunk
         idx = _buffer(scratch, "idx", (size, n), np.intp)
         np.add(rng.integers(0, n, size=(size, n), dtype=drawn), (np.arange(size, dtype=np.intp) * n)[:, None],
@@ -351,7 +343,7 @@ def shared_sums(
         bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit
         coins = np.unpackbits(bits, count=size * n).reshape(size, n)
         return np.concatenate([boot_blocks.sums(counts, scratch), flip_blocks.sums(coins, scratch),
-                               coins.sum(axis=1, keepdims=True, dtype=np.int64).astype(np.float64)], axis=1)
+                               coins.sum(axis=1, keepdims=True, dtype=np.float64)], axis=1)
 
     both = _run_chunks(n_resamples, chunk, seed, work, n_jobs)
     width = columns.shape[1]

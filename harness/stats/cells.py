@@ -142,9 +142,11 @@ class Estimator:
     def intervals(self, names: Sequence[str], point: np.ndarray, samples: np.ndarray,
                   seed_points: Sequence[np.ndarray]) -> list[tuple[float, float]]:
         """:meth:`interval` of every column of ``samples``, the percentile ones in one batch."""
-        low, high = percentile_ci(samples, self.alpha)
-        return [self.interval(n, point[i], samples[:, i], seed_points[i]) if self.seed_aware(n) else
-                (float(low[i]), float(high[i])) for i, n in enumerate(names)]
+        plain = [i for i, n in enumerate(names) if not self.seed_aware(n)]
+        low, high = percentile_ci(samples[:, plain], self.alpha) if plain else ((), ())
+        at = {i: j for j, i in enumerate(plain)}
+        return [(float(low[at[i]]), float(high[at[i]])) if i in at else
+                self.interval(n, point[i], samples[:, i], seed_points[i]) for i, n in enumerate(names)]
 
     def seed_columns(self, name: str, seed_points: np.ndarray) -> dict:
         return {"seeds": int(self.n_seeds[name]), "seed_min": rounded(float(np.min(seed_points))),
@@ -427,8 +429,9 @@ def _resample(cell: _Cell, est: Estimator) -> None:
 
 def _result(cell: _Cell, est: Estimator, ranked: str) -> CellResult:
     rows = []
+    intervals = est.intervals(cell.names, cell.point, cell.samples, cell.seed_points)  # one quantile call
     for i, name in enumerate(cell.names):
-        low, high = est.interval(name, cell.point[i], cell.samples[:, i], cell.seed_points[i])
+        low, high = intervals[i]
         rows.append({"value": rounded(cell.point[i]), "ci_low": rounded(low), "ci_high": rounded(high),
                      "n": len(cell.ids), **est.seed_columns(name, cell.seed_points[i])})
     return CellResult(cell.key, cell.names, len(cell.ids), cell.point, cell.seed_points, rows,

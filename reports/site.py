@@ -99,22 +99,22 @@ def build_site(run_dirs: list[Path], out: Path, *, title: str = "xrobust leaderb
     except OSError as err:  # a file in the way, no permission
         raise XRobustError(f"cannot create the site folder ({err.strerror or type(err).__name__})", file=out,
                            field="--out") from None
+    change = {(s.name, key): value for s in systems for key, value in s.first.change.items()}
+    common = {"title": title, "tasks": [], "conditions": [], "alpha": alpha,
+              "correction": correction, "baseline": None, "n_resamples": n_resamples,
+              "resampling": resampling, "draws": draws, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
+              "incomplete": []}
+    site = _Site(out, systems, change, lang_groups, buckets, common)
     analysis = Analysis(systems, baseline=baseline, alpha=alpha, n_resamples=n_resamples, correction=correction,
                         resampling=resampling, draws=draws, with_aso=aso, jobs=jobs,
                         cache_dir=cache, verify=verify,
                         buckets=buckets, examples_per_section=examples_per_section, slices=lang_groups,
-                        progress=progress)
+                        progress=progress, on_task=site.task_done)
     board = analysis.leaderboard()
-    change = {(s.name, key): value for s in systems for key, value in s.first.change.items()}
-    common = {"title": title, "tasks": board["tasks"], "conditions": board["conditions"], "alpha": alpha,
-              "correction": correction, "baseline": analysis.baseline, "n_resamples": n_resamples,
-              "resampling": resampling, "draws": draws, "seeded": any(s.n_seeds > 1 for s in systems), "aso": aso,
-              "incomplete": analysis.incomplete}
-    split = {task: _split(analysis, task) for task in board["tasks"]}
-    site = _Site(out, analysis, board, systems, change, lang_groups, buckets, common, any(split.values()))
-    pages = [("index", ""), *(("task", t) for t in board["tasks"]), ("pairwise", ""),
-             *(("examples", t) for t in board["tasks"]), ("examples", "")]
-    slice_rows = [row for rows in _each(site, pages) for row in rows]
+    site.finish(analysis, board)
+    pages = [("index", ""), ("pairwise", ""), ("examples", "")]
+    _each(site, pages)
+    slice_rows = [row for task in board["tasks"] for row in site.slice_rows[task]]
     _each(site, [("export", name) for name in EXPORTS], slice_rows)
     return out / "index.html"
 
@@ -131,37 +131,82 @@ def _split(analysis: Analysis, task: str) -> bool:
 
 
 class _Site:
-    """What every page is rendered from (one report's analysis, in memory), and the rendering of each page."""
+    """What every page is rendered from (one report's analysis, in memory), and the rendering of each page. A
+    task's pages are written as soon as its numbers are in (:meth:`task_done`, while the analysis goes on with
+    the next tasks), under the tasks and conditions the analysis planned; :meth:`finish` rewrites them in the
+    rare case the leaderboard's differ (a planned task or condition without a cell)."""
 
-    def __init__(self, out: Path, analysis: Analysis, board: dict, systems: list, change: dict,
-                 lang_groups: dict[str, list[str]], buckets: list, common: dict, split_any: bool) -> None:
-        self.out, self.analysis, self.board, self.systems, self.change = out, analysis, board, systems, change
-        self.lang_groups, self.buckets, self.common, self.split_any = lang_groups, buckets, common, split_any
+    def __init__(self, out: Path, systems: list, change: dict, lang_groups: dict[str, list[str]], buckets: list,
+                 common: dict) -> None:
+        self.out, self.systems, self.change = out, systems, change
+        self.lang_groups, self.buckets, self.common = lang_groups, buckets, common
         self.env = environment()
-        self.gains = {task: analysis.gain_robustness(task) for task in board["tasks"]}  # corrected once per task
+        self.analysis: Analysis | None = None
+        self.board: dict = {}
+        self.split_any = False
+        self.gains: dict[str, list[dict]] = {}  # corrected once per task
+        self.slice_rows: dict[str, list[dict]] = {}
+        self.written: dict[str, list[Path]] = {}  # task → its pages
+
+    def task_done(self, analysis: Analysis, task: str) -> None:
+        """Write ``task``'s pages (its numbers are all in); the nav names the planned tasks and conditions."""
+        if self.analysis is None:
+            self.analysis = analysis
+            self.common.update(tasks=analysis.planned_tasks, conditions=analysis.planned_conditions,
+                               baseline=analysis.baseline, incomplete=analysis.incomplete)
+        self._task_pages(task)
+
+    def finish(self, analysis: Analysis, board: dict) -> None:
+        """The leaderboard is in: the task pages rewritten if its tasks or conditions are not the planned ones."""
+        self.analysis, self.board = analysis, board
+        planned = (self.common["tasks"], self.common["conditions"])
+        self.common.update(tasks=board["tasks"], conditions=board["conditions"], baseline=analysis.baseline,
+                           incomplete=analysis.incomplete)
+        self.split_any = any(_split(analysis, task) for task in board["tasks"])
+        if planned != (board["tasks"], board["conditions"]):
+            for task in list(self.written):
+                for page in self.written.pop(task):
+                    page.unlink(missing_ok=True)
+                self.slice_rows.pop(task, None)
+            for task in board["tasks"]:
+                self._task_pages(task)
+
+    def _task_pages(self, task: str) -> None:
+        self.written[task] = []
+        self.slice_rows[task] = self._task(task)
+        self.render("examples.html.j2", f"examples-{task}.html", sections=example_context(self._analysis, task),
+                    pages=[], task=task)
+
+    @property
+    def _analysis(self) -> Analysis:
+        assert self.analysis is not None
+        return self.analysis
+
+    def task_gains(self, task: str) -> list[dict]:
+        if task not in self.gains:
+            self.gains[task] = self._analysis.gain_robustness(task)
+        return self.gains[task]
 
     def render(self, template: str, target: str, **context: object) -> None:
         page = confined(self.out, target, field="--out")  # a page named after a task stays in the site folder
         atomic_write_text(page, self.env.get_template(template).render(**self.common, **context))
+        task = context.get("task")
+        if isinstance(task, str) and task in self.written:
+            self.written[task].append(page)
 
     def all_gains(self) -> list[dict]:
-        return [row for task in self.board["tasks"] for row in self.gains[task]]
+        return [row for task in self.board["tasks"] for row in self.task_gains(task)]
 
-    def page(self, kind: str, name: str, slice_rows: list[dict] | None = None) -> list[dict]:
-        """Write one page (or export) of the site; a task page returns its slice rows (for the slices export)."""
-        analysis, board = self.analysis, self.board
+    def page(self, kind: str, name: str, slice_rows: list[dict] | None = None) -> None:
+        """Write one page (or export) of the site (the leaderboard's: the task pages are written already)."""
+        analysis, board = self._analysis, self.board
         if kind == "index":
             self.render("index.html.j2", "index.html", systems=self.systems, **index_context(analysis, board))
-        elif kind == "task":
-            return self._task(name)
         elif kind == "pairwise":
             matrices = [((scope, cond), matrix) for scope in ["overall", *board["tasks"]]
                         for cond in board["conditions"] if (matrix := analysis.pairwise(scope, cond))]
             self.render("pairwise.html.j2", "pairwise.html", matrices=matrices,
                         gains=[] if self.split_any else self.all_gains(), gains_on_task_pages=self.split_any)
-        elif kind == "examples" and name:
-            self.render("examples.html.j2", f"examples-{name}.html", sections=example_context(analysis, name),
-                        pages=[], task=name)
         elif kind == "examples":
             counts = {t: sum(1 for s in analysis.examples if s["task"] == t) for t in board["tasks"]}
             inline = sum(counts.values()) <= INLINE_SECTIONS
@@ -170,10 +215,10 @@ class _Site:
                         pages=[(t, f"examples-{t}.html", n) for t, n in counts.items()], task=None)
         elif kind == "export":
             _export(self.out, name, self._frame(name, slice_rows or []))
-        return []
 
     def _task(self, task: str) -> list[dict]:
-        analysis = self.analysis
+        """Write the task's page (one per condition when split); its slice rows (for the slices export)."""
+        analysis = self._analysis
         context = task_context(analysis, task, self.change, self.lang_groups, self.buckets)
         rows = [{"task": task, "kind": "language_group", **r} for r in context["groups"]]
         rows += [{"task": task, "kind": "bucket", **r} for r in context["buckets"]]
@@ -181,7 +226,7 @@ class _Site:
             self.render("task.html.j2", f"task-{task}.html", names=analysis.names, **context, pages=[],
                         condition=None, gains=[])
             return rows
-        gains = self.gains[task]
+        gains = self.task_gains(task)
         conds = analysis.task_conditions(task)
         pages = [(c, f"task-{task}.html" if k == 0 else f"task-{task}--{c}.html") for k, c in enumerate(conds)]
         for cond, href in pages:
@@ -195,7 +240,7 @@ class _Site:
                      "over": ",".join(cell["over"])} for (n, scope, cond), cell in sorted(self.board["rows"].items())]
             return pd.DataFrame(flat)
         if name == "scores":
-            return pd.DataFrame(self.analysis.cell_rows())
+            return pd.DataFrame(self._analysis.cell_rows())
         if name == "comparisons":
             return pd.DataFrame(self.board["comparisons"])
         if name == "slices":
@@ -203,11 +248,13 @@ class _Site:
         return pd.DataFrame(self.all_gains())
 
 
-def _each(site: _Site, pages: list[tuple[str, str]], slice_rows: list[dict] | None = None) -> list[list[dict]]:
-    """Write ``pages`` in order; their results. Serial on purpose: at full XTREME-R scale, pages rendered in
-    two forked processes made the warm report no faster (135.0 s against 133.8 s) while each process touched
-    the whole analysis (peak RSS, report plus largest worker, 3,955 MB against 2,876 MB)."""
-    return [site.page(kind, name, slice_rows) for kind, name in pages]
+def _each(site: _Site, pages: list[tuple[str, str]], slice_rows: list[dict] | None = None) -> None:
+    """Write ``pages`` in order, in this process: rendering in forked processes made a full XTREME-R warm report
+    no faster (135.0 s against 133.8 s) while each process touched the whole analysis (peak RSS 3,955 MB
+    against 2,876 MB); the task pages, most of the site, are instead written while the analysis runs
+    (:meth:`_Site.task_done`)."""
+    for kind, name in pages:
+        site.page(kind, name, slice_rows)
 
 
 def _only(context: dict, condition: str) -> dict:

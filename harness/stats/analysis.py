@@ -171,7 +171,8 @@ class Analysis:
                  cache_dir: Path | None = None,
                  verify: str = "stamp", buckets: list[Bucket] | None = None, examples_per_section: int = 12,
                  slices: dict[str, list[str]] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 on_task: Callable[[Analysis, str], None] | None = None) -> None:
         if resampling not in RESAMPLING:
             raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}, got {resampling!r}")
         if draws not in DRAWS:
@@ -214,6 +215,9 @@ class Analysis:
                 units, own = system_units(job, name), self._system_inputs[job.task].get(name, [])
                 self._system_inputs[job.task][name] = None if own is None or units is None else \
                     [*own, [*job.key[1:], units]]
+        self.planned_tasks = sorted({job.task for job in jobs_})
+        self.planned_conditions = sorted({c for job in jobs_ for c in job.units}, key=lambda c: (c != "clean", c))
+        self._on_task = on_task
         self._run(jobs_, max(1, jobs), digests, self._results, examples_per_section, progress)
 
     # ----- construction -------------------------------------------------------------------------------
@@ -250,9 +254,11 @@ class Analysis:
     def _run(self, jobs: list[GroupJob], n_jobs: int, digests: DigestCache, results: GroupCache | None,
              per_page: int, progress: Callable[[int, int], None] | None) -> None:
         """Run the jobs in order (``n_jobs`` processes), absorbing each result as it arrives; a task's bucket
-        scores are computed (in the pool too) once its last job is in. At most ``2 * n_jobs`` jobs are queued
-        ahead, so a task's bucket job runs soon after its last job and its pooled rows are dropped then, not at
-        the end of the report."""
+        scores are computed (in the pool too) once its last job is in, and a task whose numbers are all in
+        (bucket rows too) is handed to ``on_task`` while the pool goes on with the next tasks. At most
+        ``2 * n_jobs`` jobs are queued ahead (``8 * n_jobs`` with ``on_task``, so that the pool is not idle while
+        it runs), so a task's bucket job runs soon after its last job and its pooled rows are dropped then, not
+        at the end of the report."""
         attributes = sorted({b.attribute for b in self.buckets})
         parallel = n_jobs > 1 and len(jobs) > 1
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -262,7 +268,8 @@ class Analysis:
             idents = self._summaries(jobs, attributes, digests, pool)
             work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results,
                      idents[i], frozenset(self._summarized.get(job.task, {}))) for i, job in enumerate(jobs)]
-            outs = _in_order(pool, _worker, work, 2 * n_jobs) if pool is not None else map(_worker, work)
+            ahead = (8 if self._on_task is not None else 2) * n_jobs
+            outs = _in_order(pool, _worker, work, ahead) if pool is not None else map(_worker, work)
             pending: list[tuple[str, object]] = []
             pooled: dict = {}
             current = None
@@ -277,14 +284,23 @@ class Analysis:
                 self._absorb(out, pooled)
                 if progress is not None:
                     progress(done, len(work))
+                self._hand_over(pending, wait=False)
             if current is not None:
                 pending.append((current, self._finish(current, pooled, pool)))
-            for task, handle in pending:
-                self.bucket_rows[task] = handle.get()  # type: ignore[attr-defined]
+            self._hand_over(pending, wait=True)
             digests.save_index(self._verified)
         finally:
             if pool is not None:
                 pool.terminate()
+
+    def _hand_over(self, pending: list[tuple[str, object]], *, wait: bool) -> None:
+        """The bucket rows of the finished tasks at the head of ``pending`` (all of them with ``wait``), each
+        task then handed to ``on_task``."""
+        while pending and (wait or pending[0][1].ready()):  # type: ignore[attr-defined]
+            task, handle = pending.pop(0)
+            self.bucket_rows[task] = handle.get()  # type: ignore[attr-defined]
+            if self._on_task is not None:
+                self._on_task(self, task)
 
     # ----- shared draws: what is cached per (task, system) --------------------------------------------
     def _summary_key(self, task: str, name: str) -> str:
@@ -364,7 +380,7 @@ class Analysis:
             if cached is not None:
                 return _Ready(cached)
         if pool is not None:
-            return _Saving(pool.apply_async(bucket_scores, args), self._results, key)
+            return _Saving(_start_buckets(pool, args), self._results, key)
         rows = bucket_scores(*args)
         if key is not None and self._results is not None:
             self._results.save_rows(key, rows)
@@ -390,7 +406,7 @@ class Analysis:
         if not missing:
             handle: object = _Ready([])
         elif pool is not None:
-            handle = pool.apply_async(bucket_scores, sub)
+            handle = _start_buckets(pool, sub)
         else:
             handle = _Ready(bucket_scores(*sub))
         return _BySystem(handle, cached, keys, self._results, order)
@@ -557,6 +573,35 @@ class Analysis:
             row["correction"] = self.correction
 
 
+def _start_buckets(pool: multiprocessing.pool.Pool, args: tuple) -> _Joined:
+    """:func:`bucket_scores` of ``args`` on the pool, one call per (bucket, condition), each sent only that
+    condition's statistics and that bucket's attribute: the calls spread over the workers, and their rows, joined
+    in order, are the rows of one call (each resample draw is seeded by its own bucket, label and condition)."""
+    buckets, conditions, names, metric, pooled, *rest = args
+    calls = []
+    for bucket in buckets:
+        for cond in conditions:
+            if cond not in pooled:
+                continue
+            own = {name: [[(stats, {bucket.attribute: attrs[bucket.attribute]}) for stats, attrs in cell]
+                          for cell in cells] for name, cells in pooled[cond].items()}
+            calls.append(pool.apply_async(bucket_scores, ([bucket], [cond], names, metric, {cond: own}, *rest)))
+    return _Joined(calls)
+
+
+class _Joined:
+    """Several pending calls' rows, joined in order, with the interface of a pool's result."""
+
+    def __init__(self, calls: list[multiprocessing.pool.AsyncResult]) -> None:
+        self.calls = calls
+
+    def ready(self) -> bool:
+        return all(call.ready() for call in self.calls)
+
+    def get(self) -> list[dict]:
+        return [row for call in self.calls for row in call.get()]
+
+
 class _Ready:
     """Rows already at hand, with the interface of a pool's result."""
 
@@ -565,6 +610,9 @@ class _Ready:
 
     def get(self) -> list[dict]:
         return self.rows
+
+    def ready(self) -> bool:
+        return True
 
 
 def _in_order(pool: multiprocessing.pool.Pool, fn: Callable, items: list, ahead: int) -> Iterator:
@@ -589,6 +637,9 @@ class _BySystem:
                  order: dict[str, dict]) -> None:
         self.handle, self.cached, self.keys, self.cache, self.order = handle, cached, keys, cache, order
 
+    def ready(self) -> bool:
+        return self.handle.ready()  # type: ignore[attr-defined]
+
     def get(self) -> list[dict]:
         fresh = self.handle.get()  # type: ignore[attr-defined]
         for name, key in self.keys.items():
@@ -603,8 +654,11 @@ class _BySystem:
 class _Saving:
     """A pool's pending rows, cached when they arrive."""
 
-    def __init__(self, handle: multiprocessing.pool.AsyncResult, cache: GroupCache | None, key: str | None) -> None:
+    def __init__(self, handle: _Joined, cache: GroupCache | None, key: str | None) -> None:
         self.handle, self.cache, self.key = handle, cache, key
+
+    def ready(self) -> bool:
+        return self.handle.ready()
 
     def get(self) -> list[dict]:
         rows = self.handle.get()

@@ -378,7 +378,7 @@ def _shared_compare(cell: _Cell, est: Estimator, name: str) -> dict:
     a, b = cell.names.index(est.baseline), cell.names.index(name)
     stats_a, stats_b = _as_2d(cell.stats(est.baseline)), _as_2d(cell.stats(name))
     diff = float(cell.point[b] - cell.point[a])
-    low, high = np.quantile(cell.samples[:, b] - cell.samples[:, a], [est.alpha / 2.0, 1.0 - est.alpha / 2.0])
+    low, high = percentile_ci(cell.samples[:, b] - cell.samples[:, a], est.alpha)
     col = _binary_column(stats_a, stats_b, cell.metric)
     if col is not None:
         res = mcnemar_exact(stats_a[:, col], stats_b[:, col])
@@ -410,7 +410,7 @@ def _shared_gain(clean: _Cell, pert: _Cell, name: str, est: Estimator) -> dict:
     pa, pb = pert.names.index(est.baseline), pert.names.index(name)
     contrast = (pert.samples[:, pb] - pert.samples[:, pa]) - (clean.samples[:, cb] - clean.samples[:, ca])
     observed = float((pert.point[pb] - pert.point[pa]) - (clean.point[cb] - clean.point[ca]))
-    low, high = np.quantile(contrast, [est.alpha / 2.0, 1.0 - est.alpha / 2.0])
+    low, high = percentile_ci(contrast, est.alpha)
     sums = [_as_2d(c.stats(n)).sum(0) for c in (clean, pert) for n in names]  # ca, cb, pa, pb
     fa = pert.flips[:, pert.columns(est.baseline)] - clean.flips[:, clean.columns(est.baseline)]
     fb = pert.flips[:, pert.columns(name)] - clean.flips[:, clean.columns(name)]

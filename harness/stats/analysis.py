@@ -216,7 +216,7 @@ class Analysis:
                 self._system_inputs[job.task][name] = None if own is None or units is None else \
                     [*own, [*job.key[1:], units]]
         self.planned_tasks = sorted({job.task for job in jobs_})
-        self.planned_conditions = sorted({c for job in jobs_ for c in job.units}, key=lambda c: (c != "clean", c))
+        self.planned_conditions = sorted({c for job in jobs_ for c in job.units}, key=_condition_order)
         self._on_task = on_task
         self._run(jobs_, max(1, jobs), digests, self._results, examples_per_section, progress)
 
@@ -446,7 +446,7 @@ class Analysis:
 
     # ----- tables -------------------------------------------------------------------------------------
     def conditions(self) -> list[str]:
-        return sorted({k[3] for k in self.cells}, key=lambda c: (c != "clean", c))
+        return sorted({k[3] for k in self.cells}, key=_condition_order)
 
     def tasks(self) -> list[str]:
         return sorted({k[0] for k in self.cells})
@@ -571,6 +571,11 @@ class Analysis:
             row["p_adjusted"] = float(p)
             row["significant"] = bool(p < self.alpha)
             row["correction"] = self.correction
+
+
+def _condition_order(condition: str) -> tuple[bool, str]:
+    """Clean first, then the others by name (the order of every condition list of a report)."""
+    return condition != "clean", condition
 
 
 def _start_buckets(pool: multiprocessing.pool.Pool, args: tuple) -> _Joined:

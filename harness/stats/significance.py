@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import betainc
 
 from harness.stats.engine import AggLike, apply_agg, bootstrap_values, evaluate, flip_sums, stack_stats
 
@@ -70,7 +70,9 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> SignificanceR
     """Exact two-sided McNemar test: binomial(n01 + n10, 1/2) on the discordant pairs.
 
     ``difference`` is accuracy(B) - accuracy(A); ``p = min(1, 2 * P(X <= min(n01, n10)))``, which equals
-    ``scipy.stats.binomtest(n01, n01 + n10).pvalue`` because the null distribution is symmetric."""
+    ``scipy.stats.binomtest(n01, n01 + n10).pvalue`` because the null distribution is symmetric. The binomial
+    CDF is the regularized incomplete beta ``I_{1/2}(n - k, k + 1)`` (the same floats as ``binom.cdf``), through
+    ``scipy.special``: a report does not pay for importing ``scipy.stats`` (0.6 s)."""
     a = np.asarray(correct_a).ravel()
     b = np.asarray(correct_b).ravel()
     if a.shape != b.shape or a.size == 0:
@@ -82,7 +84,7 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> SignificanceR
     a, b = a.astype(bool), b.astype(bool)
     only_a, only_b = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
     discordant = only_a + only_b
-    p = 1.0 if discordant == 0 else float(min(1.0, 2.0 * binom.cdf(min(only_a, only_b), discordant, 0.5)))
+    p = 1.0 if discordant == 0 else float(min(1.0, 2.0 * betainc(discordant - min(only_a, only_b), min(only_a, only_b) + 1, 0.5)))
     return SignificanceResult((only_b - only_a) / a.size, p, "mcnemar_exact", int(a.size))
 
 

@@ -4,6 +4,10 @@ Scores come from the registered metrics (percent): accuracy and entity F1."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import binomtest
@@ -62,6 +66,26 @@ def test_mcnemar_equals_binomtest(only_a: int, only_b: int, both: int) -> None:
     assert res.p_value == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert res.difference == pytest.approx((only_b - only_a) / len(a))
     assert res.test == "mcnemar_exact" and res.n == len(a)
+
+
+def test_mcnemar_p_is_the_binomial_cdf_bit_for_bit() -> None:
+    """The p-value goes through ``scipy.special`` (not ``scipy.stats``): the very floats ``binom.cdf`` gives."""
+    from scipy.stats import binom
+
+    for n in (1, 2, 7, 100, 999, 2000, 33333):
+        for k in range(0, (n + 1) // 2 + 1, max(1, n // 61)):
+            a = np.array([1] * k + [0] * (n - k))
+            got = mcnemar_exact(a, 1 - a).p_value
+            assert got == min(1.0, 2.0 * float(binom.cdf(min(k, n - k), n, 0.5))), (k, n)
+
+
+def test_a_report_process_does_not_import_scipy_stats() -> None:
+    """``scipy.stats`` takes 0.6 s to import: the command line, the analysis and the site do without it."""
+    code = ("import sys, harness.cli.main, harness.stats.analysis, reports.site, harness.stats.aso; "
+            "print('scipy.stats' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.stdout.strip() == "False"
 
 
 def test_mcnemar_equals_statsmodels() -> None:

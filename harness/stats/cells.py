@@ -290,6 +290,14 @@ class _Cell:
 
 def _aligned(key: tuple, digests: dict[str, list[UnitDigest]], metric: Metric) -> _Cell | None:
     names = list(digests)
+    every = [d for seeds in digests.values() for d in seeds]
+    head = every[0]
+    if head.n and len(head.positions) == head.n and all(d.ids == head.ids for d in every[1:]):
+        # the common case, every unit holding the same ids in the same order, each once: what the general
+        # case gives (those ids, each row its own position) without an id → row map per unit
+        whole = np.arange(head.n, dtype=np.intp)
+        return _Cell(key, names, list(head.ids), metric, digests, {name: [whole] * len(seeds)
+                                                                   for name, seeds in digests.items()})
     maps = {name: [d.positions for d in seeds] for name, seeds in digests.items()}
     common = set.intersection(*(set(m) for ms in maps.values() for m in ms))
     first = maps[names[0]][0]
@@ -481,11 +489,11 @@ def _gains(clean: _Cell, cell: _Cell, est: Estimator) -> list[dict]:
     if est.baseline not in cell.names:
         return []
     rows = []
+    shared = set(clean.ids)
+    ids = [i for i in cell.ids if i in shared]
     for name in cell.names:
         if name == est.baseline or name not in clean.names:
             continue
-        shared = set(clean.ids)
-        ids = [i for i in cell.ids if i in shared]
         if est.draws == "shared" and clean.ids == cell.ids:  # the same ids: the same draws
             res = _shared_gain(clean, cell, name, est)
         elif max(est.n_seeds[name], est.n_seeds[est.baseline]) > 1:

@@ -203,7 +203,8 @@ class Analysis:
         self._summarized: dict[str, dict[str, tuple[dict, list[dict]]]] = defaultdict(dict)
         self._whole: set[str] = set()
         jobs_ = self._plan()
-        digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify)
+        # the stamps the jobs learn come back with their results and are kept in the index (no file per unit)
+        digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify, indexed=True)
         digests.open_index()  # before the workers fork: they share it
         self._verified: dict[str, list] = {}  # stamps the jobs learned, for the index
         self._results = PartCache(cache_dir / "cells") if cache_dir else None
@@ -280,7 +281,7 @@ class Analysis:
                     current, pooled = out.key[0], {}
                 if not out.by_system:
                     self._whole.add(out.key[0])
-                self._verified.update(out.verified)
+                DigestCache.absorb(self._verified, out.verified)
                 self._absorb(out, pooled)
                 if progress is not None:
                     progress(done, len(work))
@@ -288,6 +289,7 @@ class Analysis:
             if current is not None:
                 pending.append((current, self._finish(current, pooled, pool)))
             self._hand_over(pending, wait=True)
+            DigestCache.absorb(self._verified, DigestCache.take_learned())  # and what this process learned
             digests.save_index(self._verified)
         finally:
             if pool is not None:
@@ -337,7 +339,7 @@ class Analysis:
         found = pool.map(_idents, args, chunksize=4) if pool is not None else [_idents(a) for a in args]
         for i, (got, learned) in zip(chosen, found, strict=True):
             idents[i] = got
-            self._verified.update(learned)
+            DigestCache.absorb(self._verified, learned)
         for task, systems in candidates.items():
             if all(idents[i] is not None for i, job in enumerate(jobs) if job.task == task):
                 self._summarized[task] = systems

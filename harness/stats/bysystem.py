@@ -71,7 +71,7 @@ class _Loaded(DigestCache):
     """A digest cache that keeps what it loaded for one job (a unit's digest is loaded once)."""
 
     def __init__(self, base: DigestCache) -> None:
-        super().__init__(base.root, verify=base.verify)
+        super().__init__(base.root, verify=base.verify, indexed=base.indexed)
         self.loaded: dict[tuple[str, object], UnitDigest] = {}
 
     def load(self, store, unit, meta, metrics, attributes):  # type: ignore[no-untyped-def,override]

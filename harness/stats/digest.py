@@ -73,10 +73,7 @@ class UnitDigest:
     def positions(self) -> dict[str, int]:
         """id → position of its (last) record, keys in order of first appearance, as ``{r["id"]: r}`` keeps
         them."""
-        pos: dict[str, int] = {}
-        for i, ident in enumerate(self.ids):
-            pos[ident] = i
-        return pos
+        return dict(zip(self.ids, range(len(self.ids)), strict=True))  # a repeated id: last position, first place
 
     def fetch(self, rows: Sequence[int]) -> list[dict]:
         """The full records at ``rows`` (positions in file order)."""
@@ -145,10 +142,13 @@ def _from_table(table: pa.Table, metrics: Sequence[str], attributes: Sequence[st
 class DigestCache:
     """Digests of stored units, cached under ``root`` (None: computed every time, nothing written)."""
 
-    def __init__(self, root: Path | None, *, verify: str = "stamp") -> None:
+    def __init__(self, root: Path | None, *, verify: str = "stamp", indexed: bool = False) -> None:
+        """``indexed``: the stamps and ids sha256 learned are kept in the index alone (:meth:`save_index`, which
+        the owner promises to call with them), not also written one file per unit: a report writes two files
+        fewer per unit it verifies (creating a file is what costs; a lost index only means rehashing)."""
         if verify not in VERIFY:
             raise XRobustError(f"must be one of {', '.join(VERIFY)}, got {verify!r}", field="--verify")
-        self.root, self.verify = root, verify
+        self.root, self.verify, self.indexed = root, verify, indexed
 
     def _key(self, sha: str, metrics: Sequence[str], attributes: Sequence[str]) -> str:
         body = json.dumps([VERSION, sha, list(metrics), list(attributes)])
@@ -172,7 +172,9 @@ class DigestCache:
             stat = self._stat(path)
         except OSError:
             return False
-        known = _KNOWN.get(str(self.root), {}).get(where)
+        if str(self.root) not in _KNOWN:  # a process that did not fork from the one that opened it
+            self.open_index()
+        known = _KNOWN[str(self.root)].get(where)
         if known is not None and known[:4] == [*stat, sha]:
             return True
         try:
@@ -211,6 +213,12 @@ class DigestCache:
         _LEARNED.clear()
         return out
 
+    @staticmethod
+    def absorb(into: dict[str, list], learned: dict[str, list]) -> None:
+        """Stamps learned by another process merged into ``into`` (an ids sha256 one of them knows is kept)."""
+        for where, entry in learned.items():
+            into[where] = _merged(into.get(where), entry)
+
     def save_index(self, learned: dict[str, list]) -> None:
         """The index with ``learned`` merged in, written when it changed (a stamp file stays authoritative: an
         entry is trusted only while size, modification time and inode are the file's)."""
@@ -239,10 +247,9 @@ class DigestCache:
     def _stamp(self, path: Path, sha: str) -> None:
         if self.root is None:
             return
-        stamp = self._stamp_path(path)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
         stat = self._stat(path)
-        atomic_write_text(stamp, json.dumps({"pin": sha, "stat": stat}), durable=False)
+        if not self.indexed:
+            atomic_write_text(self._stamp_path(path), json.dumps({"pin": sha, "stat": stat}), durable=False)
         self._learn(os.path.abspath(path), stat, sha)
 
     def prefetch(self, units: Sequence[tuple[RunStore, Unit, dict]], *, unnamed: bool = False) -> None:
@@ -297,10 +304,9 @@ class DigestCache:
         digest = self.load(store, unit, meta, metrics, attributes)
         known = ids_sha(list(digest.positions))
         if self.root is not None:
-            sha = str(meta.get("sha256"))
-            target = self.root / "ids" / sha[:2] / f"{sha}.txt"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(target, known, durable=False)
+            if not self.indexed:
+                sha = str(meta.get("sha256"))
+                atomic_write_text(self.root / "ids" / sha[:2] / f"{sha}.txt", known, durable=False)
             self._learn_ids(store.predictions_path(unit), pin(meta), known)
         return known
 

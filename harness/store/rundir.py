@@ -77,8 +77,11 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
     """:func:`atomic_write_text` for bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:  # the folder is there but for the first file written into it: no mkdir call for every file
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -1,12 +1,13 @@
-"""A report's cache keeps an index of the unit metas and of the predictions' stamps it read: the next report
-lists ~50,000 units without opening each meta and stamp file again, and gives the same site. A damaged index
-is ignored (the files are read as without one); a changed file is never vouched for by it
-(``tests/harness/store/test_hostile_store.py``)."""
+"""A report's cache keeps an index of the unit metas and of the predictions' stamps it verified: the next report
+lists ~50,000 units without opening each meta again or rehashing any predictions, and gives the same site. The
+stamps live in the index alone (no file per unit). A damaged index is ignored (metas are read and predictions
+hashed as without one); a changed file is never vouched for by it (``tests/harness/store/test_hostile_store.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from harness.store.synthetic import TASKS, write_submission
@@ -46,17 +47,34 @@ def test_a_second_report_opens_no_meta_or_stamp_file(runs: list[Path], tmp_path:
         stamps.append(path)
         return real_stamp(self, path)
 
+    hashed: list[Path] = []
+    real_bytes = rundir.RunStore.verified_bytes
+
+    def bytes_spy(self, unit, meta):  # type: ignore[no-untyped-def]
+        hashed.append(self.predictions_path(unit))
+        return real_bytes(self, unit, meta)
+
     monkeypatch.setattr(rundir, "read_meta", meta_spy)
     monkeypatch.setattr(digest.DigestCache, "_stamp_path", stamp_spy)
+    monkeypatch.setattr(rundir.RunStore, "verified_bytes", bytes_spy)
+    assert not list((cache / "digests" / "stamps").glob("*/*.json"))  # no stamp file per unit: the index
+    index = orjson.loads((cache / "digests" / "stamps" / "index.json").read_bytes())
+    assert len(index) == 3 * 8
+    if draws == "shared":  # the ids sha256 shared draws align on are named there too
+        assert all(isinstance(entry[4], str) for entry in index.values())
     build_site(runs, tmp_path / "second", n_resamples=200, draws=draws, cache_dir=cache)
-    assert metas == [] and stamps == []
+    assert metas == [] and stamps == [] and hashed == []
     assert _pages(tmp_path / "second") == _pages(tmp_path / "first")
-    # a damaged index is ignored: every meta and stamp file is read again, and the site is the same
-    for index in [*(cache / "metas").iterdir(), cache / "digests" / "stamps" / "index.json"]:
-        index.write_bytes(b"\x00not json")
+    # a damaged index is ignored: every meta is read and every predictions file hashed again, the same site
+    for index_file in [*(cache / "metas").iterdir(), cache / "digests" / "stamps" / "index.json"]:
+        index_file.write_bytes(b"\x00not json")
     build_site(runs, tmp_path / "third", n_resamples=200, draws=draws, cache_dir=cache)
-    assert len(metas) == 3 * 8 and stamps
+    assert len(metas) == 3 * 8 and len(set(hashed)) == 3 * 8
     assert _pages(tmp_path / "third") == _pages(tmp_path / "first")
+    # and the index is whole again: a fourth report hashes nothing
+    hashed.clear()
+    build_site(runs, tmp_path / "fourth", n_resamples=200, draws=draws, cache_dir=cache)
+    assert hashed == [] and _pages(tmp_path / "fourth") == _pages(tmp_path / "first")
 
 
 def test_verify_full_reads_every_meta(runs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

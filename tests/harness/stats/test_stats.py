@@ -186,6 +186,19 @@ def test_grouped_sums_equal_gather_on_same_draws() -> None:
     np.testing.assert_array_equal(group_counts @ values, joint[idx].sum(axis=1))
 
 
+
+def test_one_column_groups_are_those_of_its_bytes() -> None:
+    """A single column is grouped through integer keys: the same groups, in the same (byte) order, as whole
+    rows' bytes give (the order seeds the grouped draws), NaN, signed zeros and infinities included."""
+    rng = np.random.default_rng(1)
+    column = rng.choice([0.0, -0.0, 1.0, -2.5, np.nan, np.inf, -np.inf, 1e-300, -1e300, 7.25], size=(500, 1))
+    values, inverse, counts = group_rows(column)
+    keys = column.view(np.dtype((np.void, 8))).ravel()
+    _, first, want_inverse, want_counts = np.unique(keys, return_index=True, return_inverse=True,
+                                                    return_counts=True)
+    assert values.tobytes() == column[first].tobytes()
+    assert np.array_equal(inverse, want_inverse.ravel()) and np.array_equal(counts, want_counts)
+
 def test_poissonized_multinomial_moments() -> None:
     rng = np.random.default_rng(5)
     n, pvals = 400, np.array([0.05, 0.15, 0.3, 0.5])

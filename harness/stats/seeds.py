@@ -40,7 +40,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtr, stdtrit
 
 
 def seed_weights(n_seeds: int, n_resamples: int, rng: np.random.Generator, *, two_level: bool = True
@@ -133,6 +132,8 @@ def seed_aware_test(estimate: np.ndarray | float, samples: np.ndarray, seed_poin
     se = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, np.abs(est) / np.where(se > 0, se, 1.0), np.where(est == 0, 0.0, np.inf))
+    from scipy.special import stdtr, stdtrit  # here: a report of one-seed systems never imports scipy
+
     p = 2.0 * stdtr(df, -t)  # Student's t survival function, as scipy.stats.t.sf
     q = stdtrit(df, 1.0 - alpha / 2.0)  # its quantile, as scipy.stats.t.ppf
     return SeedTest(est, se, df, est - q * se, est + q * se, np.minimum(1.0, p))

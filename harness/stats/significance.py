@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betainc
 
 from harness.stats.engine import AggLike, apply_agg, bootstrap_values, evaluate, flip_sums, stack_stats
 
@@ -66,13 +65,36 @@ def paired_permutation_test(
     return SignificanceResult(observed, p, "permutation", n)
 
 
+EXACT_CDF_UP_TO = 5_000
+"""Trials up to which :func:`binomial_half_cdf` sums exact integers (at most ~2 ms); beyond, ``scipy.special``."""
+
+
+def binomial_half_cdf(k: int, n: int) -> float:
+    """``P(X <= k)`` for ``X ~ Binomial(n, 1/2)``: ``sum(C(n, i) for i <= k) / 2**n`` in exact integers, then
+    divided once (Python rounds an integer quotient correctly), so it is the correctly rounded CDF; scipy's
+    ``binom.cdf`` agrees to a few ulp. Without importing scipy (0.2 s of every report's start). Beyond
+    :data:`EXACT_CDF_UP_TO` trials: the regularized incomplete beta ``I_{1/2}(n - k, k + 1)``."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if n > EXACT_CDF_UP_TO:
+        from scipy.special import betainc
+
+        return float(betainc(n - k, k + 1, 0.5))
+    total, term = 0, 1
+    for i in range(k + 1):  # term = C(n, i)
+        total += term
+        term = term * (n - i) // (i + 1)
+    return total / (1 << n)
+
+
 def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> SignificanceResult:
     """Exact two-sided McNemar test: binomial(n01 + n10, 1/2) on the discordant pairs.
 
     ``difference`` is accuracy(B) - accuracy(A); ``p = min(1, 2 * P(X <= min(n01, n10)))``, which equals
-    ``scipy.stats.binomtest(n01, n01 + n10).pvalue`` because the null distribution is symmetric. The binomial
-    CDF is the regularized incomplete beta ``I_{1/2}(n - k, k + 1)`` (the same floats as ``binom.cdf``), through
-    ``scipy.special``: a report does not pay for importing ``scipy.stats`` (0.6 s)."""
+    ``scipy.stats.binomtest(n01, n01 + n10).pvalue`` because the null distribution is symmetric
+    (:func:`binomial_half_cdf`)."""
     a = np.asarray(correct_a).ravel()
     b = np.asarray(correct_b).ravel()
     if a.shape != b.shape or a.size == 0:
@@ -84,7 +106,7 @@ def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> SignificanceR
     a, b = a.astype(bool), b.astype(bool)
     only_a, only_b = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
     discordant = only_a + only_b
-    p = 1.0 if discordant == 0 else float(min(1.0, 2.0 * betainc(discordant - min(only_a, only_b), min(only_a, only_b) + 1, 0.5)))
+    p = 1.0 if discordant == 0 else min(1.0, 2.0 * binomial_half_cdf(min(only_a, only_b), discordant))
     return SignificanceResult((only_b - only_a) / a.size, p, "mcnemar_exact", int(a.size))
 
 

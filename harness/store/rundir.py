@@ -111,9 +111,9 @@ def read_ahead(paths: Iterable[Path]) -> None:
             os.close(fd)
 
 
-def stat_key(path: Path) -> list[int]:
+def stat_key(path: str | Path) -> list[int]:
     """What says a file is the one read before: size, modification time in ns, inode."""
-    st = path.stat()
+    st = os.stat(path)
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
@@ -346,25 +346,42 @@ class RunStore:
                                "the unit away to recompute", file=path, field="columns.sha256")
         return data
 
+    def _meta_names(self) -> list[tuple[str, str]]:
+        """``(task folder, file name)`` of every ``predictions/*/*.meta.json``, in the order sorted paths
+        have (by folder, then name)."""
+        found = []
+        try:
+            folders = [e.name for e in os.scandir(self.root / "predictions") if e.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        for folder in folders:
+            with os.scandir(self.root / "predictions" / folder) as entries:
+                found += [(folder, e.name) for e in entries if e.name.endswith(".meta.json")]
+        return sorted(found)
+
     def complete_units(self, index: MetaIndex | None = None) -> list[tuple[Unit, dict]]:
         """Every unit with a meta file, sorted, with its meta (checksum and place verified); ``index``: metas
         read before, reused while their file's stat is unchanged (:class:`MetaIndex`)."""
         out = []
         known = index.read(self.root) if index is not None else {}
         seen: dict[str, list] = {}
-        for meta_file in sorted((self.root / "predictions").glob("*/*.meta.json")):
-            name = f"{meta_file.parent.name}/{meta_file.name}"
+        folder = self.root / "predictions"
+        for task, file_name in self._meta_names():
+            # the meta file's path as a string (a Path per unit is what listing 50,000 units cost)
+            where = os.path.join(folder, task, file_name)
+            name = f"{task}/{file_name}"
             entry = known.get(name)
-            stat = stat_key(meta_file) if index is not None else []
-            meta = entry[1] if entry is not None and entry[0] == stat else read_meta(meta_file)
+            stat = stat_key(where) if index is not None else []
+            meta = entry[1] if entry is not None and entry[0] == stat else read_meta(Path(where))
             seen[name] = [stat, meta]
             try:
                 unit = Unit(meta["task"], meta["lang"], meta["split"], meta["condition"])
             except KeyError as err:
-                raise XRobustError("unit metadata lacks a key", file=meta_file, field=str(err)) from None
+                raise XRobustError("unit metadata lacks a key", file=where, field=str(err)) from None
             except XRobustError as err:
-                raise XRobustError(err.message, file=meta_file, field=err.field) from None
-            _check_place(meta, unit, meta_file, self.meta_path(unit))
+                raise XRobustError(err.message, file=where, field=err.field) from None
+            if name != f"{unit.task}/{unit.stem}.meta.json":  # the unit is the meta's own: is it in its place?
+                _check_place(meta, unit, Path(where), self.meta_path(unit))  # raises, saying where it belongs
             out.append((unit, meta))
         if index is not None and seen != known:
             index.write(self.root, seen)

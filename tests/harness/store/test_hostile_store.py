@@ -18,7 +18,7 @@ from harness.cli.main import main
 from harness.errors import XRobustError
 from harness.stats.runs import load_run
 from harness.store.results import claim_run_dir, import_signature, write_results
-from harness.store.rundir import META_CHECKSUM, RunStore, Unit, meta_checksum
+from harness.store.rundir import META_CHECKSUM, MetaIndex, RunStore, Unit, meta_checksum
 from tests.conftest import ROOT, shared_rows
 
 EXTRA = {"metrics": ["accuracy"], "ranked_metric": "accuracy", "task_type": "pair_classification"}
@@ -280,3 +280,17 @@ def test_damage_after_a_cached_report_is_refused_too(tmp_path: Path, damage: str
     err = capsys.readouterr().err
     assert err.startswith("xrobust: error: ") and err.count("\n") == 1 and str(run_a) in err
     assert not (tmp_path / "site" / "index.html").exists()
+
+
+@pytest.mark.parametrize("where", ["xnli/fr.test.clean.meta.json", "pawsx/de.test.clean.meta.json"])
+def test_a_meta_copied_to_another_units_place_is_refused(tmp_path: Path, where: str) -> None:
+    """A unit's meta under another unit's name or task folder (copied or renamed) is refused when the run is
+    listed, naming that file, with an index of the run's metas or without."""
+    run = real_run(tmp_path, "A", langs=("de",))
+    copy = run / "predictions" / where
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_bytes(_meta(run).read_bytes())
+    for index in (None, MetaIndex(tmp_path / "metas"), MetaIndex(tmp_path / "metas")):
+        with pytest.raises(XRobustError, match="copied or renamed") as err:
+            load_run(run, index)
+        assert err.value.file == str(copy) and err.value.field == "task"

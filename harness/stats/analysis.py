@@ -263,10 +263,21 @@ class Analysis:
         attributes = sorted({b.attribute for b in self.buckets})
         parallel = n_jobs > 1 and len(jobs) > 1
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(min(n_jobs, len(jobs)), initializer=set_threads,
-                                                        initargs=(1,)) if parallel else None
+
+        def start() -> multiprocessing.pool.Pool:
+            return multiprocessing.get_context(method).Pool(min(n_jobs, len(jobs)), initializer=set_threads,
+                                                            initargs=(1,))
+
+        pool = start() if parallel else None
         try:
             idents = self._summaries(jobs, attributes, digests, pool)
+            if self._verified:
+                # predictions just verified (a new submission's): in the index, and in this process's view of
+                # it, which workers forked from now on share, so that no job hashes them again
+                digests.save_index(self._verified)
+                if pool is not None:
+                    pool.terminate()
+                    pool = start()
             work = [(job, self.est, self.ranked.get(job.task, ""), attributes, per_page, digests, results,
                      idents[i], frozenset(self._summarized.get(job.task, {}))) for i, job in enumerate(jobs)]
             ahead = (8 if self._on_task is not None else 2) * n_jobs

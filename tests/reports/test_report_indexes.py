@@ -86,3 +86,28 @@ def test_verify_full_reads_every_meta(runs: list[Path], tmp_path: Path, monkeypa
     monkeypatch.setattr(rundir, "read_meta", lambda path: metas.append(path) or real_meta(path))
     build_site(runs, tmp_path / "again", n_resamples=200, cache_dir=tmp_path / "cache", verify="full")
     assert len(metas) == 3 * 8
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_new_submissions_predictions_are_hashed_once(runs: list[Path], tmp_path: Path, jobs: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With shared draws the ids of a new submission's units are read before its jobs run (to know which
+    systems' numbers are cached); the jobs then find those predictions verified, in workers too."""
+    import harness.store.rundir as rundir
+
+    cache = tmp_path / "cache"
+    build_site(runs[:2], tmp_path / "first", n_resamples=200, draws="shared", cache_dir=cache, jobs=jobs)
+    log = tmp_path / "hashed.log"
+    real_bytes = rundir.RunStore.verified_bytes
+
+    def bytes_spy(self, unit, meta):  # type: ignore[no-untyped-def]
+        with log.open("a") as handle:  # appended to from forked workers too
+            handle.write(f"{self.predictions_path(unit)}\n")
+        return real_bytes(self, unit, meta)
+
+    monkeypatch.setattr(rundir.RunStore, "verified_bytes", bytes_spy)
+    build_site(runs, tmp_path / "second", n_resamples=200, draws="shared", cache_dir=cache, jobs=jobs)
+    hashed = log.read_text().splitlines()
+    assert len(hashed) == 8 and len(set(hashed)) == 8 and all(str(runs[2]) in h for h in hashed)
+    assert _pages(tmp_path / "second") == _pages(build_site(runs, tmp_path / "plain", n_resamples=200,
+                                                            draws="shared", jobs=jobs).parent)

@@ -93,6 +93,9 @@ def task_context(analysis: Analysis, task: str, change: dict[str, dict], lang_gr
 
 def diff_segments(clean: str, perturbed: str) -> list[dict]:
     """Word-level segments of the perturbed text: kind same | del | ins (rendered escaped by Jinja)."""
+    if clean == perturbed:  # what the alignment gives for a text left as it was (every clean section's), at once
+        same = " ".join(clean.split())
+        return [{"kind": "same", "text": same}] if same else []
     out: list[dict] = []
     for span in diff_spans(clean, perturbed):
         before, after = " ".join(span.clean.split()), " ".join(span.perturbed.split())

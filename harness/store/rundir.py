@@ -174,6 +174,7 @@ class RunStore:
         self.durable = durable
         self.lock = RunLock(self.root)
         self._owner: dict | None = None  # the submission claimed by this writer (re-checked in run.json)
+        self._folders: dict[str, Path] = {}  # task → predictions/<task> (a report builds ~10⁵ unit paths)
 
     @property
     def run_file(self) -> Path:
@@ -183,14 +184,20 @@ class RunStore:
     def results_file(self) -> Path:
         return self.root / "results.json"
 
+    def _folder(self, task: str) -> Path:
+        folder = self._folders.get(task)
+        if folder is None:
+            folder = self._folders[task] = self.root / "predictions" / task
+        return folder
+
     def predictions_path(self, unit: Unit) -> Path:
-        return self.root / "predictions" / unit.task / f"{unit.stem}.jsonl"
+        return self._folder(unit.task) / f"{unit.stem}.jsonl"
 
     def meta_path(self, unit: Unit) -> Path:
-        return self.root / "predictions" / unit.task / f"{unit.stem}.meta.json"
+        return self._folder(unit.task) / f"{unit.stem}.meta.json"
 
     def columns_path(self, unit: Unit) -> Path:
-        return self.root / "predictions" / unit.task / f"{unit.stem}{columns.SUFFIX}"
+        return self._folder(unit.task) / f"{unit.stem}{columns.SUFFIX}"
 
     # -- writing (under the directory's lock) ---------------------------------------------------------------
 

@@ -172,9 +172,7 @@ class DigestCache:
             stat = self._stat(path)
         except OSError:
             return False
-        if str(self.root) not in _KNOWN:  # a process that did not fork from the one that opened it
-            self.open_index()
-        known = _KNOWN[str(self.root)].get(where)
+        known = self._known().get(where)
         if known is not None and known[:4] == [*stat, sha]:
             return True
         try:
@@ -206,6 +204,14 @@ class DigestCache:
         ok = isinstance(known, dict) and all(isinstance(v, list) and len(v) == 5 for v in known.values())
         _KNOWN[str(self.root)] = known if ok else {}
 
+    def _known(self) -> dict[str, list]:
+        """The index of stamps as this process knows it, read once (a process that did not fork from one that
+        opened it reads it itself)."""
+        assert self.root is not None
+        if str(self.root) not in _KNOWN:
+            self.open_index()
+        return _KNOWN[str(self.root)]
+
     @staticmethod
     def take_learned() -> dict[str, list]:
         """The stamps this process learned since the last call (a job's result carries them to the report)."""
@@ -220,11 +226,11 @@ class DigestCache:
             into[where] = _merged(into.get(where), entry)
 
     def save_index(self, learned: dict[str, list]) -> None:
-        """The index with ``learned`` merged in, written when it changed (a stamp file stays authoritative: an
-        entry is trusted only while size, modification time and inode are the file's)."""
+        """The index with ``learned`` merged in, written when it changed (an entry is trusted only while size,
+        modification time and inode are the file's)."""
         if self.root is None or not learned:
             return
-        known = dict(_KNOWN.get(str(self.root), {}))
+        known = dict(self._known())
         changed = False
         for where, entry in learned.items():
             old = known.get(where)
@@ -257,7 +263,7 @@ class DigestCache:
         predictions whose stamp the index does not hold), all at once: on a cold page cache one job's files
         then arrive in parallel instead of one disk round trip after another. A hint only. ``unnamed``: only
         the units whose ids the index does not name (those :meth:`ids_sha` loads)."""
-        known = _KNOWN.get(str(self.root), {}) if self.root is not None and self.verify == "stamp" else {}
+        known = self._known() if self.root is not None and self.verify == "stamp" else {}
         for store, unit, meta in units:
             predictions = store.predictions_path(unit)
             entry = known.get(os.path.abspath(predictions))
@@ -317,7 +323,7 @@ class DigestCache:
             return None
         sha = str(meta.get("sha256"))
         path = store.predictions_path(unit)
-        indexed = _KNOWN.get(str(self.root), {}).get(os.path.abspath(path))
+        indexed = self._known().get(os.path.abspath(path))
         if indexed is not None and indexed[3] == pin(meta) and isinstance(indexed[4], str):
             self.check(store, unit, meta)
             return indexed[4]
@@ -334,7 +340,7 @@ class DigestCache:
     def _learn_ids(self, path: Path, pinned: str, ids: str) -> None:
         """The ids sha256 of a file whose stamp was just checked (learned, or from the index)."""
         where = os.path.abspath(path)
-        entry = _LEARNED.get(where) or _KNOWN.get(str(self.root), {}).get(where)
+        entry = _LEARNED.get(where) or self._known().get(where)
         if entry is not None and entry[3] == pinned:
             _LEARNED[where] = [*entry[:4], ids]
 

@@ -362,7 +362,7 @@ class RunStore:
         except (FileNotFoundError, NotADirectoryError):
             return []
         for folder in folders:
-            with os.scandir(self.root / "predictions" / folder) as entries:
+            with os.scandir(self._folder(folder)) as entries:
                 found += [(folder, e.name) for e in entries if e.name.endswith(".meta.json")]
         return sorted(found)
 
@@ -372,10 +372,9 @@ class RunStore:
         out = []
         known = index.read(self.root) if index is not None else {}
         seen: dict[str, list] = {}
-        folder = self.root / "predictions"
         for task, file_name in self._meta_names():
             # the meta file's path as a string (a Path per unit is what listing 50,000 units cost)
-            where = os.path.join(folder, task, file_name)
+            where = os.path.join(self._folder(task), file_name)
             name = f"{task}/{file_name}"
             entry = known.get(name)
             stat = stat_key(where) if index is not None else []

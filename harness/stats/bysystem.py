@@ -36,9 +36,8 @@ from harness.stats.cells import (
     GroupJob,
     GroupResult,
     UnitRef,
-    _Cell,
-    _examples,
     compute_group,
+    example_section,
 )
 from harness.stats.digest import DigestCache, UnitDigest, ids_sha
 from harness.stats.groupcache import (
@@ -358,41 +357,70 @@ def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str,
                  per_page: int, cache: PartCache, est: Estimator, idents: dict[str, str], loaded: _Loaded,
                  attributes: Sequence[str]) -> list[dict]:
     """The example browser's sections of the job, for every system together (cached under all their units);
-    the records shown are kept per job and read from the predictions only when not kept yet."""
+    the records shown are kept per job and read from the predictions only when not kept yet. The examples are
+    those :func:`harness.stats.cells._examples` chooses, found from the views' prediction keys in one array
+    comparison per system."""
     key = rows_key("examples", job.fingerprint(), est.key(job.systems), ranked, per_page)
     cached = cache.rows(key)
     if cached is not None:
         return cached
-    cells: dict[tuple, _Cell] = {}
-    metric = METRICS.get(ranked)
-    if metric is None:
+    if METRICS.get(ranked) is None:
         return []
+    present = {cond: shown for cond in sorted(job.units)
+               if (shown := [n for n in names if cond in views[n] and ranked in job.metrics.get(cond, [])])}
     memo, used = cache.records(job.key), set()
     before = len(memo)
-    for cond in sorted(job.units):
-        present = [n for n in names if cond in views[n] and ranked in job.metrics.get(cond, [])]
-        if not present:
-            continue
-        ids = cache.ids(idents[cond])
-        if ids is None:  # ids file lost: from the first system's digest
-            ref = job.units[cond][present[0]][0]
-            assert ref.store is not None
-            ids = list(loaded.load(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes).positions)
-        positions: dict[bytes, dict[str, int]] = {}
-        digests: dict[str, list[UnitDigest]] = {}
-        for n in present:
-            v = views[n][cond]
-            d = _Recorded(ids, {}, v.pred, {}, v.path, v.offsets)
-            d.sha, d.memo, d.used = v.sha, memo, used
-            shape = v.rows.tobytes()  # systems whose rows are alike share one id → row map
-            if shape not in positions:
-                positions[shape] = dict(zip(ids, v.rows.tolist(), strict=True))
-            d.__dict__["positions"] = positions[shape]
-            digests[n] = [d]
-        cells[(*job.key, cond, ranked)] = _Cell((*job.key, cond, ranked), present, ids, metric, digests, {})
+    by_ident: dict[str, list[str]] = {}
+
+    def ids_of(cond: str) -> list[str]:
+        ident = idents[cond]
+        if ident not in by_ident:
+            ids = cache.ids(ident)
+            if ids is None:  # ids file lost: from the first system's digest
+                ref = job.units[cond][present[cond][0]][0]
+                assert ref.store is not None
+                ids = list(loaded.load(ref.store, ref.unit, ref.meta, job.metrics.get(cond, []), attributes).positions)
+            by_ident[ident] = ids
+        return by_ident[ident]
+
+    def recorded(view: View) -> _Recorded:
+        d = _Recorded([], {}, view.pred, {}, view.path, view.offsets)
+        d.sha, d.memo, d.used = view.sha, memo, used
+        return d
+
+    clean = present.get("clean", [])
+    perturbed = any(cond != "clean" for cond in present)
     rows: list[dict] = []
-    for cell in cells.values():
-        rows += _examples(cell, cells.get((*job.key, "clean", ranked)), cells, per_page)
+    for cond, shown in present.items():
+        if cond == "clean" and perturbed:
+            continue  # the clean section only where the job has no perturbed condition (as _examples)
+        ids = ids_of(cond)
+        now = {n: views[n][cond].pred[views[n][cond].rows] for n in shown}  # k-th id's prediction key
+        # per system with a clean view: the clean row of each id (-1: not among the clean ids)
+        clean_rows: dict[str, np.ndarray] = {}
+        if cond == "clean":
+            clean_rows = {n: views[n]["clean"].rows for n in shown}
+        elif clean:
+            at = None if idents["clean"] == idents[cond] else {i: k for k, i in enumerate(ids_of("clean"))}
+            for n in shown:
+                if n in clean:
+                    cv = views[n]["clean"]
+                    clean_rows[n] = cv.rows if at is None else \
+                        np.array([cv.rows[at[i]] if i in at else -1 for i in ids], dtype=np.int64)
+        if cond == "clean":
+            stacked = np.stack([now[n] for n in shown])
+            changed = (stacked != stacked[0]).any(axis=0)
+        else:
+            changed = np.zeros(len(ids), dtype=bool)
+            for n, crow in clean_rows.items():
+                changed |= (crow >= 0) & (views[n]["clean"].pred[crow] != now[n])
+        picked = np.flatnonzero(changed)[:per_page]
+        if not picked.size:
+            continue
+        fetched = {n: recorded(views[n][cond]).fetch(views[n][cond].rows[picked].tolist()) for n in shown}
+        fetched_clean = {n: recorded(views[n]["clean"]).fetch([int(r) for r in crow[picked] if r >= 0])
+                         for n, crow in clean_rows.items()}
+        rows += example_section((*job.key, cond, ranked), shown, [ids[k] for k in picked], fetched, fetched_clean)
     if len(memo) != before or len(used) != len(memo):
         cache.save_records(job.key, {k: memo[k] for k in sorted(used)})
     cache.save_rows(key, rows)

@@ -542,7 +542,7 @@ def _seeded_contrast(names: list[str], point: np.ndarray, boot: np.ndarray, seed
 def _examples(cell: _Cell, clean: _Cell | None, cells: dict[tuple, _Cell], per_page: int) -> list[dict]:
     """Up to ``per_page`` examples of the cell whose prediction changed under its condition (clean only: where
     systems disagree), with the records the browser shows (first seed of each system)."""
-    task, lang, split, cond, _ = cell.key
+    cond = cell.key[3]
     if cond == "clean" and any(k[:3] == cell.key[:3] and k[3] != "clean" for k in cells):
         return []
     first = {n: cell.digests[n][0] for n in cell.names}
@@ -564,20 +564,29 @@ def _examples(cell: _Cell, clean: _Cell | None, cells: dict[tuple, _Cell], per_p
             chosen.append(ex_id)
             if len(chosen) >= per_page:
                 break
+    fetched = {n: first[n].fetch([first[n].positions[i] for i in chosen]) for n in cell.names} if chosen else {}
+    fetched_clean = {n: d.fetch([d.positions[i] for i in chosen if i in d.positions])
+                     for n, d in clean_first.items()} if chosen else {}
+    return example_section(cell.key, cell.names, chosen, fetched, fetched_clean)
+
+
+def example_section(key: tuple, names: Sequence[str], chosen: Sequence[str], fetched: dict[str, list[dict]],
+                    fetched_clean: dict[str, list[dict]]) -> list[dict]:
+    """The example browser's section of cell ``key`` (none without ``chosen`` ids): per chosen id the first
+    system's record and its clean record, and each system's clean and perturbed predictions. ``fetched``: per
+    system its records of the chosen ids; ``fetched_clean``: its clean records of those of them it has."""
     if not chosen:
         return []
-    examples = []
-    fetched = {n: first[n].fetch([first[n].positions[i] for i in chosen]) for n in cell.names}
-    fetched_clean = {n: d.fetch([d.positions[i] for i in chosen if i in d.positions])
-                     for n, d in clean_first.items()}
+    task, lang, _, cond, _ = key
     clean_by_id = {n: {r["id"]: r for r in recs} for n, recs in fetched_clean.items()}
+    examples = []
     for k, ex_id in enumerate(chosen):
-        preds = {n: fetched[n][k] for n in cell.names}
-        before = {n: clean_by_id.get(n, {}).get(preds[n]["id"]) for n in cell.names}
-        examples.append({"id": ex_id, "record": preds[cell.names[0]], "clean_record": before[cell.names[0]],
+        preds = {n: fetched[n][k] for n in names}
+        before = {n: clean_by_id.get(n, {}).get(preds[n]["id"]) for n in names}
+        examples.append({"id": ex_id, "record": preds[names[0]], "clean_record": before[names[0]],
                          "preds": [{"submission": n, "clean": (before[n] or {}).get("pred"),
                                     "perturbed": preds[n].get("pred"),
-                                    "correct": preds[n].get("pred") == preds[n].get("gold")} for n in cell.names]})
+                                    "correct": preds[n].get("pred") == preds[n].get("gold")} for n in names]})
     return [{"task": task, "language": lang, "condition": cond, "examples": examples}]
 
 

@@ -279,3 +279,39 @@ def test_parts_give_the_numbers_of_the_whole_job_also_when_a_submission_lacks_ex
     assert parts  # the jobs the short submission is not in are cut by system
     held = {r["n"] for r in whole[0] if r["task"] == "xnli" and r["condition"] in ("clean", "typos.keyboard")}
     assert held == {60}  # aligned on the examples all systems hold
+
+
+def test_example_browser_of_parts_matches_the_whole_job_where_a_condition_holds_other_ids(tmp_path: Path) -> None:
+    """The example browser built from the parts' views picks the examples and records the whole job picks, also
+    where a perturbed condition holds a subset of the clean ids in another order (each condition's units
+    alike, so the job is still cut by system), before and after a submission is added."""
+    from harness.store.rundir import RunStore, Unit
+
+    tasks = [t for t in TASKS if t.name in ("xnli", "udpos")]
+    conds = ["clean", "typos.keyboard", "inflection.swap"]
+    dirs = []
+    for i in range(4):
+        store = write_submission(tmp_path / f"sub-{i}", i, 4, tasks, ["de"], conds, 90, seed=5)
+        for task in tasks:  # typos.keyboard: every third example dropped, the rest in reverse order
+            unit = Unit(task.name, "de", task.split, "typos.keyboard")
+            meta = store.unit_meta(unit)
+            assert meta is not None
+            kept = [r for r in reversed(store.read_predictions(unit)) if int(r["id"]) % 3]
+            extra = {k: v for k, v in meta.items() if k not in ("task", "lang", "split", "condition", "fingerprint",
+                                                                 "n", "sha256")}
+            store.write_unit(unit, kept, meta["fingerprint"], extra)
+        store.release()
+        dirs.append(tmp_path / f"sub-{i}")
+
+    def examples(among: list[Path], cache: Path | None) -> list[dict]:
+        a = Analysis(group_systems(load_runs(among)), n_resamples=200, draws="shared", cache_dir=cache)
+        assert cache is None or not a._whole  # with a cache every job is cut by system
+        return a.examples
+
+    whole = examples(dirs, None)
+    shown = {(s["task"], s["condition"]): len(s["examples"]) for s in whole}
+    assert shown[("xnli", "typos.keyboard")] > 0 and shown[("xnli", "inflection.swap")] > 0
+    assert all(int(e["id"]) % 3 for s in whole if s["condition"] == "typos.keyboard" for e in s["examples"])
+    assert examples(dirs, tmp_path / "cache") == whole
+    examples(dirs[:3], tmp_path / "warm")
+    assert examples(dirs, tmp_path / "warm") == whole  # the parts of three, one submission added

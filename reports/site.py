@@ -10,7 +10,6 @@ from pathlib import Path
 import orjson
 import pandas as pd
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
-from markupsafe import Markup, escape
 
 from harness import __version__
 from harness.errors import XRobustError
@@ -21,7 +20,9 @@ from harness.stats.analysis import Analysis
 from harness.stats.runs import load_runs
 from harness.stats.systems import group_systems
 from harness.store.rundir import MetaIndex, atomic_write_text
+from reports.browser import sections_html
 from reports.csvcells import to_csv
+from reports.escaping import fast_escape
 from reports.pages import example_context, index_context, task_context
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
@@ -59,26 +60,6 @@ class _Environment(Environment):
         return super().getattr(obj, attribute)
 
 
-try:
-    from markupsafe import _escape_inner  # the C escaping markupsafe's escape runs
-except ImportError:  # another markupsafe: its escape as it is
-    _escape_inner = None
-
-
-def fast_escape(value: object) -> Markup:
-    """``markupsafe.escape(value)``, the same string, without constructing ``Markup`` through its Python
-    ``__new__`` for a plain string or number (the templates' every ``{{ value }}`` is escaped: ~12 of 25 CPU-s
-    of a full-size site's rendering, profiled, went to that constructor); a ``Markup`` is returned as it is."""
-    kind = type(value)
-    if kind is str and _escape_inner is not None:
-        return str.__new__(Markup, _escape_inner(value))
-    if kind is Markup:
-        return value  # type: ignore[return-value]
-    if kind is int or kind is float:
-        return str.__new__(Markup, str(value))  # digits, sign, ".", "e", "inf", "nan": nothing to escape
-    return escape(value)
-
-
 class _Template(Template):
     """A template whose ``{{ value }}`` outputs escape with :func:`fast_escape`."""
 
@@ -95,6 +76,7 @@ def environment() -> Environment:
     env.template_class = _Template
     env.filters["fmt"] = _fmt
     env.filters["pfmt"] = _pfmt
+    env.filters["sections_html"] = sections_html
     env.globals["version"] = __version__
     return env
 

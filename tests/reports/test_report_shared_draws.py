@@ -285,7 +285,7 @@ def test_example_browser_of_parts_matches_the_whole_job_where_a_condition_holds_
     """The example browser built from the parts' views picks the examples and records the whole job picks, also
     where a perturbed condition holds a subset of the clean ids in another order (each condition's units
     alike, so the job is still cut by system), before and after a submission is added."""
-    from harness.store.rundir import RunStore, Unit
+    from harness.store.rundir import Unit
 
     tasks = [t for t in TASKS if t.name in ("xnli", "udpos")]
     conds = ["clean", "typos.keyboard", "inflection.swap"]

@@ -255,7 +255,8 @@ class PartCache(GroupCache):
         return self.root / "records" / name[:2] / f"{name}.json"
 
     def records(self, job_key: Sequence[str]) -> dict[str, dict]:
-        """The records the browser showed for a job, by ``"<predictions sha256>:<row>"`` ({} when none)."""
+        """The records the browser showed for a job, by ``"<predictions sha256>:<row>"`` (in full) or
+        ``"<predictions sha256>:<row>/p"`` (the fields it shows of a system past the first); {} when none."""
         try:
             memo = orjson.loads(self._records_path(job_key).read_bytes())
         except (OSError, orjson.JSONDecodeError):
@@ -336,21 +337,39 @@ def _view(loaded: _Loaded, ref: UnitRef, metrics: Sequence[str], attributes: Seq
                 np.fromiter(d.positions.values(), dtype=np.int64, count=len(d.positions)))
 
 
+_SHOWN = ("id", "pred", "gold")  # what the browser shows of a system's records past the first
+
+
 class _Recorded(UnitDigest):
-    """A view as the example browser reads it: records looked up in the job's memo before the file."""
+    """A view as the example browser reads it: records looked up in the job's memo before the file. A ``slim``
+    view (a system past a section's first) keeps only the fields the browser shows of it (:data:`_SHOWN`),
+    under ``"<sha256>:<row>/p"``: a job's memo then holds the full records of its first system alone."""
 
     sha: str = ""
     memo: dict[str, dict]
     used: set[str]
+    slim: bool = False
 
     def fetch(self, rows: Sequence[int]) -> list[dict]:
-        keys = [f"{self.sha}:{int(r)}" for r in rows]
-        need = [int(r) for r, k in zip(rows, keys, strict=True) if k not in self.memo]
+        memo, suffix = self.memo, "/p" if self.slim else ""
+        keys = [f"{self.sha}:{int(r)}{suffix}" for r in rows]
+        need = []
+        for r, k in zip(rows, keys, strict=True):
+            if k not in memo:
+                full = memo.get(k[:-2]) if self.slim else None  # a full record kept serves a slim one
+                if full is None:
+                    need.append(int(r))
+                else:
+                    memo[k] = _projected(full)
         if need:
             for row, record in zip(need, super().fetch(need), strict=True):
-                self.memo[f"{self.sha}:{row}"] = record
+                memo[f"{self.sha}:{row}{suffix}"] = _projected(record) if self.slim else record
         self.used.update(keys)
-        return [self.memo[k] for k in keys]
+        return [memo[k] for k in keys]
+
+
+def _projected(record: dict) -> dict:
+    return {k: record[k] for k in _SHOWN if k in record}
 
 
 def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str, View]], ranked: str,
@@ -383,9 +402,9 @@ def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str,
             by_ident[ident] = ids
         return by_ident[ident]
 
-    def recorded(view: View) -> _Recorded:
+    def recorded(view: View, slim: bool) -> _Recorded:
         d = _Recorded([], {}, view.pred, {}, view.path, view.offsets)
-        d.sha, d.memo, d.used = view.sha, memo, used
+        d.sha, d.memo, d.used, d.slim = view.sha, memo, used, slim
         return d
 
     clean = present.get("clean", [])
@@ -417,8 +436,10 @@ def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str,
         picked = np.flatnonzero(changed)[:per_page]
         if not picked.size:
             continue
-        fetched = {n: recorded(views[n][cond]).fetch(views[n][cond].rows[picked].tolist()) for n in shown}
-        fetched_clean = {n: recorded(views[n]["clean"]).fetch([int(r) for r in crow[picked] if r >= 0])
+        # the first system's records in full (the browser shows its inputs), the others' slim
+        fetched = {n: recorded(views[n][cond], n != shown[0]).fetch(views[n][cond].rows[picked].tolist())
+                   for n in shown}
+        fetched_clean = {n: recorded(views[n]["clean"], n != shown[0]).fetch([int(r) for r in crow[picked] if r >= 0])
                          for n, crow in clean_rows.items()}
         rows += example_section((*job.key, cond, ranked), shown, [ids[k] for k in picked], fetched, fetched_clean)
     if len(memo) != before or len(used) != len(memo):

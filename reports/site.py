@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,22 +23,20 @@ from reports.browser import sections_html
 from reports.csvcells import to_csv
 from reports.escaping import fast_escape
 from reports.pages import example_context, index_context, task_context
+from reports.tables import (
+    bucket_rows,
+    comparison_rows,
+    drop_rows,
+    fmt,
+    gain_rows,
+    group_rows,
+    heatmap_rows,
+    pfmt,
+)
 
 DEFAULT_SLICES = ("morphologically_rich", "agglutinative", "low_resource", "non_latin_script")
 INLINE_SECTIONS = 200  # example sections examples.html shows itself; beyond, it only links the per-task pages
 SPLIT_CELLS = 2000  # languages × systems × conditions beyond which a task gets one page per condition
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _pfmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 _DICT_NAMES = frozenset(dir(dict))
@@ -74,8 +71,10 @@ def environment() -> Environment:
     env = _Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.template_class = _Template
-    env.filters["fmt"] = _fmt
-    env.filters["pfmt"] = _pfmt
+    env.filters["fmt"] = fmt
+    env.filters["pfmt"] = pfmt
+    for builder in (heatmap_rows, comparison_rows, drop_rows, gain_rows, group_rows, bucket_rows):
+        env.filters[builder.__name__] = builder
     env.filters["sections_html"] = sections_html
     env.globals["version"] = __version__
     return env

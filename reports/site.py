@@ -168,6 +168,8 @@ class _Site:
             self.common.update(tasks=analysis.planned_tasks, conditions=analysis.planned_conditions,
                                baseline=analysis.baseline, incomplete=analysis.incomplete)
         self._task_pages(task)
+        for cond in analysis.task_conditions(task):  # the pairwise page's matrices of the task, while the pool runs
+            analysis.pairwise(task, cond)
 
     def finish(self, analysis: Analysis, board: dict) -> None:
         """The leaderboard is in: the task pages rewritten if its tasks or conditions are not the planned ones."""
@@ -280,5 +282,9 @@ def _only(context: dict, condition: str) -> dict:
 
 def _export(out: Path, name: str, frame: pd.DataFrame) -> None:
     atomic_write_text(out / f"{name}.csv", to_csv(frame))
-    records = json.loads(frame.to_json(orient="records", force_ascii=False))  # pandas' numbers, NaN as null
+    text = frame.to_json(orient="records", force_ascii=False)  # pandas' numbers, NaN as null
+    try:
+        records = orjson.loads(text)  # the same values as json.loads, 4x faster
+    except orjson.JSONDecodeError:  # what orjson does not read (an integer past 64 bits): the standard parser
+        records = json.loads(text)
     atomic_write_text(out / f"{name}.json", orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -202,6 +202,7 @@ class Analysis:
         # read), those cached sums and rows, and the tasks a job of which was computed whole
         self._summarized: dict[str, dict[str, tuple[dict, list[dict]]]] = defaultdict(dict)
         self._whole: set[str] = set()
+        self._pairwise: dict[tuple[str, str], dict | None] = {}  # (scope, condition) → matrix, once computed
         jobs_ = self._plan()
         # the stamps the jobs learn come back with their results and are kept in the index (no file per unit)
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify, indexed=True)
@@ -334,20 +335,28 @@ class Analysis:
         idents: list[dict[str, str] | None] = [None] * len(jobs)
         if self.est.draws != "shared" or not isinstance(self._results, PartCache):
             return idents
+        cache = self._results
+        keys = {(task, name): (self._summary_key(task, name), self._bucket_key(task, name))
+                for task, systems in self._system_inputs.items() for name, units in systems.items()
+                if units is not None}
+        # the pool names the ids of the jobs of tasks with cached summaries while this process reads them (a
+        # damaged one leaves its task's jobs with ids named, which they would have named themselves)
+        kept = {task for (task, _), (summary, rows) in keys.items()
+                if cache.has_entry(f"avg-{summary}") and cache.has_rows(rows)}
+        chosen = [i for i, job in enumerate(jobs) if job.task in kept]
+        args = [(jobs[i], attributes, digests) for i in chosen]
+        naming = pool.map_async(_idents, args, chunksize=4) if pool is not None and chosen else None
         candidates: dict[str, dict[str, tuple[dict, list[dict]]]] = {}
-        for task, systems in self._system_inputs.items():
-            for name, units in systems.items():
-                if units is None:
-                    continue
-                summary = self._results.load_summary(self._summary_key(task, name))
-                rows = self._results.rows(self._bucket_key(task, name)) if summary is not None else None
-                if summary is not None and rows is not None:
-                    candidates.setdefault(task, {})[name] = (summary, rows)
-        chosen = [i for i, job in enumerate(jobs) if job.task in candidates]
+        for (task, name), (summary_key, rows_key_) in keys.items():
+            if task not in kept:
+                continue
+            summary = cache.load_summary(summary_key)
+            rows = cache.rows(rows_key_) if summary is not None else None
+            if summary is not None and rows is not None:
+                candidates.setdefault(task, {})[name] = (summary, rows)
         if not chosen:
             return idents
-        args = [(jobs[i], attributes, digests) for i in chosen]
-        found = pool.map(_idents, args, chunksize=4) if pool is not None else [_idents(a) for a in args]
+        found = naming.get() if naming is not None else [_idents(a) for a in args]
         for i, (got, learned) in zip(chosen, found, strict=True):
             idents[i] = got
             DigestCache.absorb(self._verified, learned)
@@ -552,7 +561,13 @@ class Analysis:
         return rows
 
     def pairwise(self, scope: str, condition: str = "clean") -> dict | None:
-        """Matrix of corrected p-values between all pairs, for a task or "overall"."""
+        """Matrix of corrected p-values between all pairs, for a task or "overall" (computed once: ask for a
+        task's once its numbers are all in, e.g. from ``on_task``, the overall one once the analysis is done)."""
+        if (scope, condition) not in self._pairwise:
+            self._pairwise[(scope, condition)] = self._pairwise_matrix(scope, condition)
+        return self._pairwise[(scope, condition)]
+
+    def _pairwise_matrix(self, scope: str, condition: str) -> dict | None:
         if scope == "overall":
             dist = self.overall_distribution(condition)
         else:

@@ -79,6 +79,14 @@ class GroupCache:
         """Start reading entries ``stems`` (both files of each) at once (:func:`harness.store.rundir.read_ahead`)."""
         read_ahead(self.root / f"{stem}{suffix}" for stem in stems for suffix in (".json", ".npz"))
 
+    def has_entry(self, stem: str) -> bool:
+        """Whether entry ``stem`` is there (written in full: its JSON body is renamed into place last)."""
+        return (self.root / f"{stem}.json").is_file()
+
+    def has_rows(self, key: str) -> bool:
+        """Whether rows are cached under ``key`` (they may still be damaged: :meth:`rows` says)."""
+        return (self.root / f"rows-{key}.json").is_file()
+
     def rows(self, key: str) -> list[dict] | None:
         """Rows cached under ``key`` (e.g. a task's bucket scores), or None."""
         try:

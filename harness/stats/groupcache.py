@@ -4,8 +4,9 @@ A result is stored under a key made of its units' sha256 (the inputs) and every 
 (systems and their seed counts, baseline, alpha, resamples, seed, resampling, examples per section, bucket
 attributes, :data:`VERSION`), so a report rebuilt after one submission was added recomputes only the jobs
 that submission is part of, and nothing else can change a cached number. Each entry is a JSON file for the
-rows plus an ``.npz`` of its arrays (no pickle: a cache entry cannot run code). A damaged entry is
-recomputed.
+rows and where each array lies, plus one ``.bin`` of the arrays' bytes (no pickle: a cache entry cannot run
+code; read in one call and cut into views, 0.1 ms where an ``.npz`` of a part's head took 0.9 ms to open).
+A damaged entry is recomputed.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
 from harness.store.rundir import read_ahead
 
-VERSION = 2
-DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile)
+VERSION = 3
+DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError)
 """What reading a missing or damaged entry raises (it is then recomputed)."""
 
 
@@ -62,22 +63,48 @@ class GroupCache:
 
     def read_entry(self, stem: str) -> tuple[dict, dict[str, np.ndarray]]:
         """The JSON body and arrays of entry ``stem`` (raises one of :data:`DAMAGED` when missing or damaged)."""
-        body = json.loads((self.root / f"{stem}.json").read_text(encoding="utf-8"))
-        with np.load(self.root / f"{stem}.npz", allow_pickle=False) as arrays:
-            return body, {k: arrays[k] for k in arrays.files}
+        raw = (self.root / f"{stem}.json").read_bytes()
+        try:
+            entry = orjson.loads(raw)
+        except orjson.JSONDecodeError:  # NaN in a row: the standard parser reads it
+            entry = json.loads(raw)
+        data = np.fromfile(self.root / f"{stem}.bin", dtype=np.uint8)
+        arrays = {}
+        for name, (kind, start, shape) in entry["arrays"].items():
+            dtype = np.dtype(kind)
+            if dtype.hasobject:
+                raise ValueError(f"entry {stem}: array {name} holds objects")
+            size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+            if start < 0 or start + size > data.size:
+                raise ValueError(f"entry {stem}: array {name} lies past the end of its file")
+            # a copy: an array kept (a view's rows) does not keep the whole file's bytes alive
+            arrays[name] = data[start:start + size].view(dtype).reshape(shape).copy()
+        return entry["body"], arrays
 
     def write_entry(self, stem: str, body: dict, arrays: dict[str, np.ndarray]) -> None:
-        """Entry ``stem``: its arrays, then its JSON body (which marks it done), each renamed into place."""
+        """Entry ``stem``: its arrays' bytes (each at a multiple of 64), then its JSON body and their places
+        (which marks it done), each renamed into place."""
         self.root.mkdir(parents=True, exist_ok=True)
         tag = f"{os.getpid()}.tmp"
-        np.savez(self.root / f".{stem}.{tag}.npz", **arrays)
-        (self.root / f".{stem}.{tag}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-        os.replace(self.root / f".{stem}.{tag}.npz", self.root / f"{stem}.npz")
+        places, chunks, size = {}, [], 0
+        for name, value in arrays.items():
+            value = np.asarray(value)  # its bytes in C order (tobytes), 0-d arrays kept 0-d
+            if value.dtype.hasobject:
+                raise TypeError(f"array {name} holds objects")
+            places[name] = [value.dtype.str, size, list(value.shape)]
+            chunks.append(value.tobytes())
+            pad = -len(chunks[-1]) % 64
+            chunks.append(b"\0" * pad)
+            size += len(chunks[-2]) + pad
+        (self.root / f".{stem}.{tag}.bin").write_bytes(b"".join(chunks))
+        (self.root / f".{stem}.{tag}.json").write_text(json.dumps({"body": body, "arrays": places},
+                                                                  ensure_ascii=False), encoding="utf-8")
+        os.replace(self.root / f".{stem}.{tag}.bin", self.root / f"{stem}.bin")
         os.replace(self.root / f".{stem}.{tag}.json", self.root / f"{stem}.json")
 
     def prefetch(self, stems: Sequence[str]) -> None:
         """Start reading entries ``stems`` (both files of each) at once (:func:`harness.store.rundir.read_ahead`)."""
-        read_ahead(self.root / f"{stem}{suffix}" for stem in stems for suffix in (".json", ".npz"))
+        read_ahead(self.root / f"{stem}{suffix}" for stem in stems for suffix in (".json", ".bin"))
 
     def has_entry(self, stem: str) -> bool:
         """Whether entry ``stem`` is there (written in full: its JSON body is renamed into place last)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from harness.spec.slices import Bucket
 from harness.stats.analysis import Analysis, rounded
 
@@ -36,16 +38,20 @@ def condition_drops(analysis: Analysis, task: str) -> list[dict]:
 
 def slice_scores(analysis: Analysis, task: str, groups: dict[str, list[str]] | None = None) -> list[dict]:
     """Score over the languages of each language group (slice) a system has, with CIs (the slices the
-    analysis was built with)."""
+    analysis was built with; the intervals of a group and condition in one batch, the same numbers)."""
     rows = []
     for group in analysis.slices if groups is None else groups:
         for cond in analysis.task_conditions(task):
-            for name in analysis.names:
-                own = analysis.slice_distribution(task, group, cond, name)
-                if own is None:
-                    continue
-                point, samples, seeds, languages = own
-                low, high = analysis.interval(name, point, samples, seeds)
+            own = {name: got for name in analysis.names
+                   if (got := analysis.slice_distribution(task, group, cond, name)) is not None}
+            if not own:
+                continue
+            names = list(own)
+            intervals = analysis.est.intervals(names, np.array([own[n][0] for n in names]),
+                                               np.stack([own[n][1] for n in names], axis=1),
+                                               [own[n][2] for n in names])
+            for name, (low, high) in zip(names, intervals, strict=True):
+                point, _, _, languages = own[name]
                 rows.append({"slice": group, "condition": cond, "submission": name, "value": rounded(point),
                              "ci_low": rounded(low), "ci_high": rounded(high), "languages": languages})
     return rows

@@ -168,7 +168,8 @@ class _Site:
             self.common.update(tasks=analysis.planned_tasks, conditions=analysis.planned_conditions,
                                baseline=analysis.baseline, incomplete=analysis.incomplete)
         self._task_pages(task)
-        for cond in analysis.task_conditions(task):  # the pairwise page's matrices of the task, while the pool runs
+        for cond in analysis.task_conditions(task):  # the task's leaderboard part and pairwise matrices, while the
+            analysis.scope_board(task, cond)         # pool runs (not all at the end)
             analysis.pairwise(task, cond)
 
     def finish(self, analysis: Analysis, board: dict) -> None:

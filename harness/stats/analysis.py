@@ -203,6 +203,7 @@ class Analysis:
         self._summarized: dict[str, dict[str, tuple[dict, list[dict]]]] = defaultdict(dict)
         self._whole: set[str] = set()
         self._pairwise: dict[tuple[str, str], dict | None] = {}  # (scope, condition) → matrix, once computed
+        self._boards: dict[tuple[str, str], tuple[dict, list[dict]]] = {}  # (scope, condition) → leaderboard part
         jobs_ = self._plan()
         # the stamps the jobs learn come back with their results and are kept in the index (no file per unit)
         digests = DigestCache(cache_dir / "digests" if cache_dir else None, verify=verify, indexed=True)
@@ -513,38 +514,50 @@ class Analysis:
         out: dict = {"conditions": self.conditions(), "tasks": self.tasks(), "rows": {}, "groups": {},
                      "comparisons": []}
         for cond in self.conditions():
-            scopes = [("overall", self.overall_distribution(cond))]
-            scopes += [(t, self.task_distribution(t, cond)) for t in self.tasks()]
-            for scope, dist in scopes:
-                if dist is None:
-                    continue
-                names, point, samples = dist.names, dist.point, dist.samples
-                boot = _as_boot(point, samples, self.alpha)
-                ranks = rank_intervals([], None, boot=boot, alpha=self.alpha)
-                groups = rank_groups([], None, boot=boot, alpha=self.alpha)
-                group_of = {names[i]: g + 1 for g, members in enumerate(groups) for i in members}
-                intervals = self.est.intervals(names, point, samples, dist.seed_points)
-                for i, name in enumerate(names):
-                    low, high = intervals[i]
-                    out["rows"][(name, scope, cond)] = {
-                        "value": rounded(point[i]), "ci_low": rounded(low), "ci_high": rounded(high),
-                        "over": dist.parts, "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
-                        "rank_high": int(ranks.rank_high[i]), "group": group_of[name],
-                        **self.est.seed_columns(name, dist.seed_points[i])}
-                if self.baseline in names:
-                    b = names.index(self.baseline)
-                    others = [i for i in range(len(names)) if i != b]
-                    found = self.est.differences([(b, i) for i in others], names, point, samples, dist.seed_points)
-                    for i, res in zip(others, found, strict=True):
-                        name = names[i]
-                        row = {"submission": name, "baseline": self.baseline, "scope": scope, "condition": cond,
-                               **{k: rounded(v) if k in ("difference", "ci_low", "ci_high") else v
-                                  for k, v in res.items()}, **self.est.warning_columns(name)}
-                        if self.with_aso:
-                            row.update(self._aso(dist.seed_points[i], dist.seed_points[b], (scope, cond, name)))
-                        out["comparisons"].append(row)
+            for scope in ["overall", *self.tasks()]:
+                rows, comparisons = self.scope_board(scope, cond)
+                out["rows"].update(rows)
+                out["comparisons"] += [dict(r) for r in comparisons]
         self._correct(out["comparisons"])
         return out
+
+    def scope_board(self, scope: str, cond: str) -> tuple[dict, list[dict]]:
+        """The leaderboard's rows of a task (or "overall") under ``cond`` and its comparisons with the baseline
+        (raw p-values), computed once: like :meth:`pairwise`, ask for a task's once its numbers are in."""
+        if (scope, cond) not in self._boards:
+            dist = self.overall_distribution(cond) if scope == "overall" else self.task_distribution(scope, cond)
+            self._boards[(scope, cond)] = ({}, []) if dist is None else self._scope_board(scope, cond, dist)
+        return self._boards[(scope, cond)]
+
+    def _scope_board(self, scope: str, cond: str, dist: Distribution) -> tuple[dict, list[dict]]:
+        rows: dict = {}
+        comparisons: list[dict] = []
+        names, point, samples = dist.names, dist.point, dist.samples
+        boot = _as_boot(point, samples, self.alpha)
+        ranks = rank_intervals([], None, boot=boot, alpha=self.alpha)
+        groups = rank_groups([], None, boot=boot, alpha=self.alpha)
+        group_of = {names[i]: g + 1 for g, members in enumerate(groups) for i in members}
+        intervals = self.est.intervals(names, point, samples, dist.seed_points)
+        for i, name in enumerate(names):
+            low, high = intervals[i]
+            rows[(name, scope, cond)] = {
+                "value": rounded(point[i]), "ci_low": rounded(low), "ci_high": rounded(high),
+                "over": dist.parts, "rank": int(ranks.point_rank[i]), "rank_low": int(ranks.rank_low[i]),
+                "rank_high": int(ranks.rank_high[i]), "group": group_of[name],
+                **self.est.seed_columns(name, dist.seed_points[i])}
+        if self.baseline in names:
+            b = names.index(self.baseline)
+            others = [i for i in range(len(names)) if i != b]
+            found = self.est.differences([(b, i) for i in others], names, point, samples, dist.seed_points)
+            for i, res in zip(others, found, strict=True):
+                name = names[i]
+                row = {"submission": name, "baseline": self.baseline, "scope": scope, "condition": cond,
+                       **{k: rounded(v) if k in ("difference", "ci_low", "ci_high") else v
+                          for k, v in res.items()}, **self.est.warning_columns(name)}
+                if self.with_aso:
+                    row.update(self._aso(dist.seed_points[i], dist.seed_points[b], (scope, cond, name)))
+                comparisons.append(row)
+        return rows, comparisons
 
     def _aso(self, seeds_b: np.ndarray, seeds_a: np.ndarray, key: tuple) -> dict:
         """ASO of B over A and of A over B on per-seed scores (both need two seeds)."""

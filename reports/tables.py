@@ -49,8 +49,12 @@ def heatmap_rows(heatmap: dict, names: Sequence[str], langs: Sequence[str]) -> M
     return Markup("".join(out))
 
 
-def _marked(row: dict) -> str:
-    return f'{_e(pfmt(row["p_adjusted"]))}{" *" if row.get("significant") else ""}'
+def _tested(row: dict, digits: int) -> str:
+    """A test's cells: interval, p-value, corrected p-value (starred when significant), test, n; the row's end."""
+    star = " *" if row.get("significant") else ""
+    return (f'<td class="ci">[{_f(row["ci_low"], digits)}, {_f(row["ci_high"], digits)}]</td>'
+            f'<td>{_e(pfmt(row["p_value"]))}</td><td>{_e(pfmt(row["p_adjusted"]))}{star}</td>'
+            f'<td class="name">{_e(row["test"])}</td><td>{_e(row["n"])}</td></tr>\n')
 
 
 def comparison_rows(rows: Sequence[dict]) -> Markup:
@@ -59,9 +63,7 @@ def comparison_rows(rows: Sequence[dict]) -> Markup:
         return Markup('<tr><td class="name" colspan="9">one submission: nothing to compare</td></tr>\n')
     return Markup("".join(
         f'<tr><td class="name">{_e(c["submission"])}</td><td class="name">{_e(c["language"])}</td>'
-        f'<td class="name">{_e(c["condition"])}</td><td>{_f(c["difference"], 2)}</td>\n'
-        f'<td class="ci">[{_f(c["ci_low"], 2)}, {_f(c["ci_high"], 2)}]</td><td>{_e(pfmt(c["p_value"]))}</td>'
-        f'<td>{_marked(c)}</td><td class="name">{_e(c["test"])}</td><td>{_e(c["n"])}</td></tr>\n' for c in rows))
+        f'<td class="name">{_e(c["condition"])}</td><td>{_f(c["difference"], 2)}</td>\n{_tested(c, 2)}' for c in rows))
 
 
 def drop_rows(rows: Sequence[dict]) -> Markup:
@@ -84,11 +86,8 @@ def drop_rows(rows: Sequence[dict]) -> Markup:
 
 def gain_rows(rows: Sequence[dict]) -> Markup:
     """The gain contrast of each submission over the baseline per language."""
-    return Markup("".join(
-        f'<tr><td class="name">{_e(g["submission"])}</td><td class="name">{_e(g["language"])}</td>'
-        f'<td>{_f(g["contrast"], 2)}</td><td class="ci">[{_f(g["ci_low"], 2)}, {_f(g["ci_high"], 2)}]</td>'
-        f'<td>{_e(pfmt(g["p_value"]))}</td><td>{_marked(g)}</td><td class="name">{_e(g["test"])}</td>'
-        f'<td>{_e(g["n"])}</td></tr>\n' for g in rows))
+    return Markup("".join(f'<tr><td class="name">{_e(g["submission"])}</td><td class="name">{_e(g["language"])}</td>'
+                          f'<td>{_f(g["contrast"], 2)}</td>{_tested(g, 2)}' for g in rows))
 
 
 def group_rows(rows: Sequence[dict]) -> Markup:

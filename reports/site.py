@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from harness.spec.slices import load_buckets
 from harness.stats.analysis import Analysis
 from harness.stats.runs import load_runs
 from harness.stats.systems import group_systems
-from harness.store.rundir import MetaIndex, atomic_write_text
+from harness.store.rundir import MetaIndex, atomic_write_text, loads
 from reports.browser import sections_html
 from reports.csvcells import to_csv
 from reports.escaping import fast_escape
@@ -283,9 +282,5 @@ def _only(context: dict, condition: str) -> dict:
 
 def _export(out: Path, name: str, frame: pd.DataFrame) -> None:
     atomic_write_text(out / f"{name}.csv", to_csv(frame))
-    text = frame.to_json(orient="records", force_ascii=False)  # pandas' numbers, NaN as null
-    try:
-        records = orjson.loads(text)  # the same values as json.loads, 4x faster
-    except orjson.JSONDecodeError:  # what orjson does not read (an integer past 64 bits): the standard parser
-        records = json.loads(text)
+    records = loads(frame.to_json(orient="records", force_ascii=False))  # pandas' numbers, NaN as null
     atomic_write_text(out / f"{name}.json", orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")

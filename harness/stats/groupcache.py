@@ -4,8 +4,8 @@ A result is stored under a key made of its units' sha256 (the inputs) and every 
 (systems and their seed counts, baseline, alpha, resamples, seed, resampling, examples per section, bucket
 attributes, :data:`VERSION`), so a report rebuilt after one submission was added recomputes only the jobs
 that submission is part of, and nothing else can change a cached number. Each entry is a JSON file for the
-rows and where each array lies, plus one ``.bin`` of the arrays' bytes (no pickle: a cache entry cannot run
-code; read in one call and cut into views, 0.1 ms where an ``.npz`` of a part's head took 0.9 ms to open).
+rows and where each array lies, plus one ``.bin`` of the arrays' bytes (no pickle, no object arrays: a cache
+entry cannot run code). The ``.bin`` is read in one call; an ``.npz`` of a part's head took 0.9 ms to open.
 A damaged entry is recomputed.
 """
 
@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from harness.stats.cells import CellResult, Estimator, GroupJob, GroupResult
-from harness.store.rundir import read_ahead
+from harness.store.rundir import loads, read_ahead
 
 VERSION = 3
 DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError)
@@ -63,11 +62,7 @@ class GroupCache:
 
     def read_entry(self, stem: str) -> tuple[dict, dict[str, np.ndarray]]:
         """The JSON body and arrays of entry ``stem`` (raises one of :data:`DAMAGED` when missing or damaged)."""
-        raw = (self.root / f"{stem}.json").read_bytes()
-        try:
-            entry = orjson.loads(raw)
-        except orjson.JSONDecodeError:  # NaN in a row: the standard parser reads it
-            entry = json.loads(raw)
+        entry = loads((self.root / f"{stem}.json").read_bytes())  # a row may hold NaN
         data = np.fromfile(self.root / f"{stem}.bin", dtype=np.uint8)
         arrays = {}
         for name, (kind, start, shape) in entry["arrays"].items():

@@ -433,15 +433,21 @@ def _damaged(path: Path) -> XRobustError:
                         "move it away to recompute", file=path, field="sha256")
 
 
+def loads(data: bytes | str) -> Any:
+    """JSON ``data`` parsed by orjson, or by the json module where orjson refuses it and json reads it (NaN,
+    integers beyond 64 bits); json's error otherwise."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+
+
 def _record(line: bytes, path: Path, lineno: int) -> object:
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        try:  # what orjson refuses and json reads (NaN, integers beyond 64 bits), or json's message
-            return json.loads(line.decode("utf-8"))
-        except json.JSONDecodeError as err:
-            raise XRobustError(f"corrupt predictions: not valid JSON ({err.msg})", file=path, line=lineno,
-                               field="record") from None
+        return loads(line)
+    except json.JSONDecodeError as err:
+        raise XRobustError(f"corrupt predictions: not valid JSON ({err.msg})", file=path, line=lineno,
+                           field="record") from None
 
 
 def parse_records(data: bytes, path: Path, meta: dict) -> tuple[list[dict], list[int]]:

@@ -417,22 +417,19 @@ def _examples_of(job: GroupJob, names: Sequence[str], views: dict[str, dict[str,
         now = {n: views[n][cond].pred[views[n][cond].rows] for n in shown}  # k-th id's prediction key
         # per system with a clean view: the clean row of each id (-1: not among the clean ids)
         clean_rows: dict[str, np.ndarray] = {}
-        if cond == "clean":
+        if cond == "clean":  # where the systems disagree
             clean_rows = {n: views[n]["clean"].rows for n in shown}
-        elif clean:
-            at = None if idents["clean"] == idents[cond] else {i: k for k, i in enumerate(ids_of("clean"))}
-            for n in shown:
-                if n in clean:
-                    cv = views[n]["clean"]
-                    clean_rows[n] = cv.rows if at is None else \
-                        np.array([cv.rows[at[i]] if i in at else -1 for i in ids], dtype=np.int64)
-        if cond == "clean":
             stacked = np.stack([now[n] for n in shown])
             changed = (stacked != stacked[0]).any(axis=0)
-        else:
+        else:  # where a system's prediction is not its clean one
+            at = None if not clean or idents["clean"] == idents[cond] else \
+                {i: k for k, i in enumerate(ids_of("clean"))}
             changed = np.zeros(len(ids), dtype=bool)
-            for n, crow in clean_rows.items():
-                changed |= (crow >= 0) & (views[n]["clean"].pred[crow] != now[n])
+            for n in (n for n in shown if n in clean):
+                cv = views[n]["clean"]
+                crow = clean_rows[n] = cv.rows if at is None else \
+                    np.array([cv.rows[at[i]] if i in at else -1 for i in ids], dtype=np.int64)
+                changed |= (crow >= 0) & (cv.pred[crow] != now[n])
         picked = np.flatnonzero(changed)[:per_page]
         if not picked.size:
             continue
